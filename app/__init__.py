@@ -1,0 +1,1 @@
+"""sociale-kaart: the social map of a municipality's voorzieningen."""

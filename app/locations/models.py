@@ -1,0 +1,63 @@
+"""Location (locatie, vestiging) and its address."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from app.core.models import IdMixin, TimestampMixin, enum_check
+
+
+class LocationType(StrEnum):
+    physical = "physical"
+    postal = "postal"
+    virtual = "virtual"
+
+
+class Location(IdMixin, TimestampMixin, table=True):
+    __table_args__ = (
+        enum_check("location_type", LocationType, "location_type"),
+        sa.CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
+        sa.CheckConstraint(
+            "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"
+        ),
+        sa.CheckConstraint("(latitude IS NULL) = (longitude IS NULL)", name="lat_lon_pair"),
+    )
+
+    municipality_id: uuid.UUID = Field(
+        foreign_key="municipality.id", ondelete="RESTRICT", index=True
+    )
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organization.id", ondelete="SET NULL", index=True
+    )
+    location_type: str = Field(default=LocationType.physical.value, max_length=20)
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    url: str | None = Field(default=None, max_length=2000)
+    latitude: float | None = None
+    longitude: float | None = None
+    place_id: uuid.UUID | None = Field(
+        default=None, foreign_key="place.id", ondelete="SET NULL", index=True
+    )
+    neighbourhood_id: uuid.UUID | None = Field(
+        default=None, foreign_key="neighbourhood.id", ondelete="SET NULL", index=True
+    )
+    accessibility: str | None = Field(
+        default=None, max_length=2000, description="Toegankelijkheid (rolstoel, lift, ringleiding)"
+    )
+    transportation: str | None = Field(default=None, max_length=1000)
+
+
+class Address(IdMixin, table=True):
+    __table_args__ = (sa.UniqueConstraint("location_id"),)
+
+    location_id: uuid.UUID = Field(foreign_key="location.id", ondelete="CASCADE")
+    address_1: str | None = Field(default=None, max_length=200)
+    address_2: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=10)
+    city: str | None = Field(default=None, max_length=100)
+    state_province: str | None = Field(default=None, max_length=100)
+    country: str = Field(default="NL", max_length=2)

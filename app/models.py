@@ -1,0 +1,30 @@
+"""Import every table so SQLModel.metadata is complete (Alembic and tests use this)."""
+
+from app.contacts.models import Contact, Phone
+from app.locations.models import Address, Location
+from app.municipalities.models import Municipality, Neighbourhood, Place
+from app.organizations.models import Organization, OrganizationIdentifier
+from app.schedules.models import Schedule
+from app.services.models import ServiceArea, ServiceAtLocation, ServiceSource, ServiceTerm
+from app.services.models import Service as Service
+from app.taxonomy.models import Taxonomy, TaxonomyTerm
+
+__all__ = [
+    "Address",
+    "Contact",
+    "Location",
+    "Municipality",
+    "Neighbourhood",
+    "Organization",
+    "OrganizationIdentifier",
+    "Phone",
+    "Place",
+    "Schedule",
+    "Service",
+    "ServiceArea",
+    "ServiceAtLocation",
+    "ServiceSource",
+    "ServiceTerm",
+    "Taxonomy",
+    "TaxonomyTerm",
+]
