@@ -5,8 +5,8 @@ from app.locations.models import Address, Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
 from app.organizations.models import Organization, OrganizationIdentifier
 from app.schedules.models import Schedule
-from app.services.models import ServiceArea, ServiceAtLocation, ServiceSource, ServiceTerm
 from app.services.models import Service as Service
+from app.services.models import ServiceArea, ServiceAtLocation, ServiceSource, ServiceTerm
 from app.taxonomy.models import Taxonomy, TaxonomyTerm
 
 __all__ = [

@@ -171,7 +171,7 @@ def _field_path(loc: Sequence[int | str]) -> str:
 def dutch_message(error: dict[str, Any]) -> str:
     error_type = str(error.get("type", ""))
     template = _MESSAGES.get(error_type)
-    ctx = {k: v for k, v in (error.get("ctx") or {}).items()}
+    ctx = dict(error.get("ctx") or {})
     if error_type in {"value_error", "assertion_error"}:
         exc = ctx.get("error")
         return str(exc) if exc is not None else str(error.get("msg", "Ongeldige waarde."))
@@ -289,7 +289,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
         return problem_response(
             status=500,

@@ -9,7 +9,6 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
 # Stable constraint names: Alembic can diff, rename and drop them on every database.
 # Set before any table class is defined (names are given when a constraint is attached).
 NAMING_CONVENTION = {
@@ -59,14 +58,27 @@ def exactly_one_of(*columns: str, name: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(" OR ".join(f"({o})" for o in options), name=name)
 
 
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every database (SQLite drops the offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use app.core.models.utcnow()")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, _dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class IdMixin(SQLModel):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
 
 
 class TimestampMixin(SQLModel):
-    created_at: datetime = Field(
-        default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False
-    )
-    updated_at: datetime = Field(
-        default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False
-    )
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -13,7 +13,16 @@ from typing import Annotated
 
 import phonenumbers
 from phonenumbers import shortnumberinfo
-from pydantic import AfterValidator, AnyHttpUrl, BeforeValidator, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic_core import PydanticCustomError
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -111,8 +120,19 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def _url_to_str(value: AnyHttpUrl) -> str:
-    return str(value)
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _check_url(value: str) -> str:
+    try:
+        url = _HTTP_URL.validate_python(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "nl_url", "Vul een geldig webadres in, bijvoorbeeld https://www.voorbeeld.nl."
+        ) from None
+    if not url.host or "." not in url.host.strip("."):
+        raise PydanticCustomError("nl_url", "Het webadres mist een geldige domeinnaam.")
+    return str(url)
 
 
 Slug = Annotated[
@@ -129,9 +149,13 @@ PartialDate = Annotated[
 ]
 LanguageCode = Annotated[str, Field(max_length=3, examples=["nl"]), AfterValidator(_check_language)]
 WebUrl = Annotated[
-    AnyHttpUrl,
-    Field(examples=["https://www.uithoornvoorelkaar.nu"]),
-    AfterValidator(_url_to_str),
+    str,
+    Field(
+        max_length=2000,
+        examples=["https://www.uithoornvoorelkaar.nu"],
+        json_schema_extra={"format": "uri"},
+    ),
+    AfterValidator(_check_url),
 ]
 Email = Annotated[EmailStr, Field(max_length=254)]
 Name = Annotated[str, BeforeValidator(_strip), StringConstraints(min_length=1, max_length=200)]

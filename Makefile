@@ -1,0 +1,67 @@
+# sociale-kaart — everything a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SHARED ?= ../shared
+export DATABASE_URL ?= sqlite:///./var/sociale-kaart.db
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve migrate demo test test-sqlite lint format openapi check-openapi spectral clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found). Set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+migrate: install ## Migrate the database (DATABASE_URL) and load the taxonomy
+	@mkdir -p var
+	$(BIN)/sociale-kaart db upgrade
+
+demo: migrate ## Import the Uithoorn demo data (idempotent)
+	$(BIN)/sociale-kaart import uithoorn importers/data/uithoorn.json
+
+run: demo ## Install, migrate, load the demo data and serve http://127.0.0.1:8000
+	$(BIN)/sociale-kaart serve --host 127.0.0.1 --port 8000
+
+serve: install ## Serve without (re)loading the demo data
+	$(BIN)/sociale-kaart serve --host 127.0.0.1 --port 8000
+
+test: install ## Run the whole test suite (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+lint: install ## ruff format check, ruff lint, mypy strict, alembic check, ADR lint of the OpenAPI document
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	@tmp=$$(mktemp -d) && DATABASE_URL=sqlite:///$$tmp/check.db $(BIN)/alembic upgrade head >/dev/null 2>&1 && \
+		DATABASE_URL=sqlite:///$$tmp/check.db $(BIN)/alembic check; status=$$?; rm -rf $$tmp; exit $$status
+	@$(MAKE) --no-print-directory check-openapi spectral
+
+openapi: install ## Write the committed OpenAPI document (openapi/openapi.json)
+	$(BIN)/python -m app.openapi_export openapi/openapi.json
+
+check-openapi: install ## Fail when openapi/openapi.json differs from the generated document
+	$(BIN)/python -m app.openapi_export --check openapi/openapi.json
+
+spectral: ## Lint openapi/openapi.json with the Dutch API Design Rules (needs npx and ../shared)
+	@if [ -f $(SHARED)/standards/nl-api-design-rules/spectral.yml ]; then \
+		npx --yes @stoplight/spectral-cli@6 lint --fail-severity=error -r $(SHARED)/standards/nl-api-design-rules/spectral.yml openapi/openapi.json; \
+	else echo "spectral: $(SHARED)/standards/nl-api-design-rules/spectral.yml not found — ADR lint skipped"; fi
+
+format: install ## Format and auto-fix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove .venv, var/ and caches
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

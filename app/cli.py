@@ -1,0 +1,182 @@
+"""Command line: ``sociale-kaart --help``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from alembic import command
+from alembic.config import Config
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel import Session
+
+from app.core.config import get_settings
+from app.core.db import build_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+cli = typer.Typer(help="sociale-kaart: beheer van de sociale kaart.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database: migraties.", no_args_is_help=True)
+taxonomy_cli = typer.Typer(
+    help="Taxonomie (thema's, doelgroepen, toegang, kosten).", no_args_is_help=True
+)
+municipality_cli = typer.Typer(help="Gemeenten met hun kernen en wijken.", no_args_is_help=True)
+import_cli = typer.Typer(help="Gegevens importeren.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(taxonomy_cli, name="taxonomy")
+cli.add_typer(municipality_cli, name="municipality")
+cli.add_typer(import_cli, name="import")
+
+console = Console()
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url or get_settings().database_url
+    return config
+
+
+def _session() -> Session:
+    return Session(build_engine(get_settings().database_url), expire_on_commit=False)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Doelversie")] = "head",
+    skip_taxonomy: Annotated[bool, typer.Option(help="Taxonomie niet laden")] = False,
+) -> None:
+    """Migreer de database naar de nieuwste versie en laad ontbrekende taxonomietermen."""
+    command.upgrade(alembic_config(), revision)
+    if not skip_taxonomy:
+        taxonomy_load(path=None, update=False)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Toon de huidige migratieversie."""
+    command.current(alembic_config(), verbose=True)
+
+
+@taxonomy_cli.command("load")
+def taxonomy_load(
+    path: Annotated[
+        Path | None, typer.Argument(help="YAML-bestand (standaard: meegeleverd)")
+    ] = None,
+    update: Annotated[
+        bool, typer.Option("--update", help="Ook bestaande termen overschrijven")
+    ] = False,
+) -> None:
+    """Laad de taxonomie: ontbrekende termen toevoegen (met --update ook bijwerken)."""
+    from app.taxonomy.service import load_taxonomy, read_taxonomy_file
+
+    with _session() as session:
+        report = load_taxonomy(session=session, source=read_taxonomy_file(path), update=update)
+        session.commit()
+    console.print(
+        f"Taxonomie: {report.created} nieuw, {report.updated} bijgewerkt, {report.unchanged} ongewijzigd."
+    )
+
+
+@municipality_cli.command("load")
+def municipality_load(
+    path: Annotated[Path, typer.Argument(help="YAML met gemeente, kernen en wijken")],
+) -> None:
+    """Voeg een gemeente toe of werk haar bij vanuit een configuratiebestand."""
+    from app.municipalities.service import load_municipality, read_municipality_file
+
+    with _session() as session:
+        report = load_municipality(session=session, config=read_municipality_file(path))
+        session.commit()
+        console.print(
+            f"Gemeente {report.municipality.name}: {report.created} nieuw, {report.updated} bijgewerkt."
+        )
+
+
+@import_cli.command("uithoorn")
+def import_uithoorn(
+    path: Annotated[
+        Path, typer.Argument(help="JSON in het Uithoorn-formaat", exists=True, dir_okay=False)
+    ],
+    municipality_config: Annotated[
+        Path | None, typer.Option(help="YAML van de gemeente (standaard: meegeleverd Uithoorn)")
+    ] = None,
+) -> None:
+    """Importeer voorzieningen in het Uithoorn-formaat (idempotent).
+
+    Exitcode 0: alles gelukt; 2: een of meer records overgeslagen (zie de lijst).
+    """
+    from importers.uithoorn import UithoornImporter
+
+    records = UithoornImporter.read(path)
+    with (
+        _session() as session,
+        Progress(
+            TextColumn("[bold]Importeren"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress,
+    ):
+        task = progress.add_task("import", total=UithoornImporter.count_records(records))
+        importer = UithoornImporter(
+            session=session,
+            municipality_config=municipality_config,
+            progress=lambda n: progress.advance(task, n),
+        )
+        report = importer.run(records)
+        session.commit()
+
+    table = Table(title="Import")
+    table.add_column("soort")
+    table.add_column("uitkomst")
+    table.add_column("aantal", justify="right")
+    for (kind, outcome), count in sorted(report.counts.items()):
+        table.add_row(kind, outcome, str(count))
+    console.print(table)
+    if report.problems:
+        problems = Table(title="Meldingen per record")
+        for column in ("record", "veld", "melding", "ernst"):
+            problems.add_column(column)
+        for p in report.problems:
+            problems.add_row(
+                p.record, p.field, p.message, "fout" if p.severity == "error" else "let op"
+            )
+        console.print(problems)
+    if report.failed:
+        console.print(f"[red]{report.failed} record(s) overgeslagen.[/red]")
+        raise typer.Exit(code=2)
+
+
+@cli.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Adres")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Poort")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Herladen bij codewijziging")] = False,
+    workers: Annotated[int, typer.Option(help="Aantal processen")] = 1,
+) -> None:
+    """Start de API-server (uvicorn). Toegangslogs bevatten geen IP-adressen."""
+    import uvicorn
+
+    console.print(
+        f"Sociale kaart: http://{host}:{port}/  ·  API-documentatie: http://{host}:{port}/api/v1/docs"
+    )
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        reload=reload,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def main() -> None:
+    cli()

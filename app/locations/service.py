@@ -1,0 +1,213 @@
+"""Locations: presentation and admin writes. Functions flush, never commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.contacts.models import Phone
+from app.contacts.schemas import PhonePublic
+from app.core.children import load_owned, replace_owned
+from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
+from app.core.models import utcnow
+from app.core.schemas import Ref
+from app.locations.models import Address, Location
+from app.locations.schemas import AddressPublic, LocationCreate, LocationPublic, LocationUpdate
+from app.municipalities.models import Municipality, Neighbourhood, Place
+from app.municipalities.service import resolve_municipality, resolve_neighbourhoods, resolve_place
+from app.organizations.models import Organization
+from app.schedules.models import Schedule
+from app.schedules.schemas import SchedulePublic
+from app.services.models import ServiceAtLocation
+
+
+def present(*, session: Session, locations: Sequence[Location]) -> list[LocationPublic]:
+    """Public representations of ``locations`` with a fixed number of queries."""
+    if not locations:
+        return []
+    ids = [loc.id for loc in locations]
+
+    def refs(
+        model: Any,
+        wanted: set[uuid.UUID | None],
+    ) -> dict[uuid.UUID, Ref]:
+        keys = [k for k in wanted if k is not None]
+        if not keys:
+            return {}
+        return {
+            r.id: Ref(slug=r.slug, name=r.name)
+            for r in session.exec(select(model).where(col(model.id).in_(keys)))
+        }
+
+    municipalities = refs(Municipality, {loc.municipality_id for loc in locations})
+    places = refs(Place, {loc.place_id for loc in locations})
+    wijken = refs(Neighbourhood, {loc.neighbourhood_id for loc in locations})
+    orgs = refs(Organization, {loc.organization_id for loc in locations})
+    addresses = {
+        a.location_id: a
+        for a in session.exec(select(Address).where(col(Address.location_id).in_(ids)))
+    }
+    phones = load_owned(session=session, model=Phone, owner_field="location_id", owner_ids=ids)
+    schedules = load_owned(
+        session=session, model=Schedule, owner_field="location_id", owner_ids=ids
+    )
+    return [
+        LocationPublic(
+            id=loc.id,
+            name=loc.name,
+            location_type=loc.location_type,
+            description=loc.description,
+            url=loc.url,
+            address=AddressPublic.model_validate(addresses[loc.id])
+            if loc.id in addresses
+            else None,
+            latitude=loc.latitude,
+            longitude=loc.longitude,
+            municipality=municipalities[loc.municipality_id],
+            place=places.get(loc.place_id) if loc.place_id else None,
+            neighbourhood=wijken.get(loc.neighbourhood_id) if loc.neighbourhood_id else None,
+            organization=orgs.get(loc.organization_id) if loc.organization_id else None,
+            accessibility=loc.accessibility,
+            transportation=loc.transportation,
+            phones=[PhonePublic.model_validate(p) for p in phones[loc.id]],
+            schedules=[SchedulePublic.model_validate(s) for s in schedules[loc.id]],
+            updated_at=loc.updated_at,
+        )
+        for loc in locations
+    ]
+
+
+def get(*, session: Session, location_id: uuid.UUID) -> Location:
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound(f"Locatie {location_id} bestaat niet.")
+    return location
+
+
+def _apply(session: Session, location: Location, data: LocationCreate | LocationUpdate) -> None:
+    fields = data.model_fields_set
+    municipality_id = location.municipality_id
+    if "organization" in fields:
+        if data.organization is None:
+            location.organization_id = None
+        else:
+            org = session.exec(
+                select(Organization).where(
+                    Organization.municipality_id == municipality_id,
+                    Organization.slug == data.organization,
+                )
+            ).first()
+            if org is None:
+                raise Unprocessable(
+                    f"Organisatie '{data.organization}' bestaat niet in deze gemeente.",
+                    errors=[
+                        FieldError(
+                            field="body.organization", message="Deze organisatie bestaat niet."
+                        )
+                    ],
+                )
+            location.organization_id = org.id
+    if "place" in fields:
+        location.place_id = (
+            resolve_place(
+                session=session,
+                municipality_id=municipality_id,
+                slug=data.place,
+                field="body.place",
+            ).id
+            if data.place
+            else None
+        )
+    if "neighbourhood" in fields:
+        if data.neighbourhood:
+            (wijk,) = resolve_neighbourhoods(
+                session=session,
+                municipality_id=municipality_id,
+                slugs=[data.neighbourhood],
+                field="body.neighbourhood",
+            )
+            location.neighbourhood_id = wijk.id
+            if wijk.place_id and location.place_id is None:
+                location.place_id = wijk.place_id
+        else:
+            location.neighbourhood_id = None
+    for key in (
+        "name",
+        "description",
+        "url",
+        "latitude",
+        "longitude",
+        "accessibility",
+        "transportation",
+    ):
+        if key in fields:
+            setattr(location, key, getattr(data, key))
+    if "location_type" in fields and data.location_type is not None:
+        location.location_type = data.location_type.value
+    session.add(location)
+    session.flush()
+    if "address" in fields:
+        existing = session.exec(select(Address).where(Address.location_id == location.id)).first()
+        if data.address is None:
+            if existing is not None:
+                session.delete(existing)
+        elif existing is None:
+            session.add(Address(location_id=location.id, **data.address.model_dump()))
+        else:
+            for key, value in data.address.model_dump().items():
+                setattr(existing, key, value)
+    if data.phones is not None:
+        replace_owned(
+            session=session,
+            model=Phone,
+            owner_field="location_id",
+            owner_id=location.id,
+            items=data.phones,
+        )
+    if data.schedules is not None:
+        replace_owned(
+            session=session,
+            model=Schedule,
+            owner_field="location_id",
+            owner_id=location.id,
+            items=data.schedules,
+        )
+    session.flush()
+
+
+def create(
+    *, session: Session, data: LocationCreate, location_id: uuid.UUID | None = None
+) -> Location:
+    municipality = resolve_municipality(
+        session=session, slug=data.municipality, field="body.municipality"
+    )
+    location = Location(municipality_id=municipality.id, location_type=data.location_type.value)
+    if location_id is not None:
+        location.id = location_id
+    _apply(session, location, data)
+    return location
+
+
+def update(*, session: Session, location: Location, data: LocationUpdate) -> Location:
+    _apply(session, location, data)
+    location.updated_at = utcnow()
+    session.flush()
+    return location
+
+
+def delete(*, session: Session, location: Location) -> None:
+    in_use = session.exec(
+        select(func.count())
+        .select_from(ServiceAtLocation)
+        .where(ServiceAtLocation.location_id == location.id)
+    ).one()
+    if in_use:
+        raise Conflict(
+            f"Deze locatie wordt nog door {in_use} voorziening(en) gebruikt. Haal haar daar eerst weg."
+        )
+    session.delete(location)
+    session.flush()

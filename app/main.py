@@ -1,0 +1,129 @@
+"""ASGI application: ``app.main:app``.
+
+The public API lives in its own FastAPI application mounted at ``/api/v1``, with its own
+OpenAPI document (``/api/v1/openapi.json``); health checks stay at the root.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import Engine
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.config import Settings, get_settings
+from app.core.db import build_engine
+from app.core.errors import install_error_handlers
+from app.core.openapi import API_VERSION, install_openapi
+from app.health.views import router as health_router
+from app.locations.views import router as locations_router
+from app.municipalities.views import router as municipalities_router
+from app.organizations.views import router as organizations_router
+from app.services.views import router as services_router
+from app.taxonomy.views import router as taxonomy_router
+
+API_PREFIX = "/api/v1"
+
+API_DESCRIPTION = """\
+De sociale kaart: voorzieningen (aanbod) van organisaties in een gemeente, vindbaar op
+hulpvraag (thema), doelgroep en wijk. Het gegevensmodel volgt Open Referral HSDS 3.0.
+
+* Lezen is openbaar en anoniem; alleen toegelaten voorzieningen zijn zichtbaar.
+* Schrijven vraagt de beheersleutel als Bearer-token.
+* Fouten zijn `application/problem+json` (RFC 9457) met Nederlandse uitleg.
+"""
+
+TAGS = [
+    {"name": "Voorzieningen", "description": "Het aanbod: activiteiten, spreekuren, loketten."},
+    {"name": "Organisaties", "description": "Aanbieders van voorzieningen."},
+    {"name": "Locaties", "description": "Waar voorzieningen plaatsvinden (beheer)."},
+    {"name": "Taxonomie", "description": "Thema's, doelgroepen, toegang en kosten."},
+    {"name": "Gebieden", "description": "Gemeenten, kernen en wijken."},
+]
+
+
+class ApiVersionHeader:
+    """Adds ``API-Version`` to every response (Dutch API Design Rules /core/version-header)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"api-version", API_VERSION.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def create_api_v1(settings: Settings, engine: Engine) -> FastAPI:
+    api = FastAPI(
+        title="Sociale kaart API",
+        version=API_VERSION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        root_path_in_servers=False,
+    )
+    api.state.settings = settings
+    api.state.engine = engine
+    for router in (
+        services_router,
+        organizations_router,
+        locations_router,
+        taxonomy_router,
+        municipalities_router,
+    ):
+        api.include_router(router)
+    install_error_handlers(api)
+    install_openapi(
+        api,
+        title="Sociale kaart API",
+        description=API_DESCRIPTION,
+        servers=[{"url": API_PREFIX, "description": "Deze server"}],
+        contact={
+            "name": settings.api_contact_name,
+            "email": settings.api_contact_email,
+            "url": settings.api_contact_url,
+        },
+        tags=TAGS,
+    )
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["Accept", "Accept-Language", "Content-Type"],
+        expose_headers=["API-Version", "Location"],
+    )
+    api.add_middleware(ApiVersionHeader)
+    return api
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or build_engine(settings.database_url)
+    app = FastAPI(title="sociale-kaart", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.include_router(health_router)
+    install_error_handlers(app)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse(f"{API_PREFIX}/docs")
+
+    app.mount(API_PREFIX, create_api_v1(settings, engine))
+    return app
+
+
+logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+app = create_app()

@@ -1,0 +1,1 @@
+"""Importers write through the same services as the API (validation, slugs, visibility)."""

@@ -1,0 +1,213 @@
+"""Test databases are built by running the Alembic migrations, on SQLite and PostgreSQL.
+
+Every database-backed test runs once per backend (``[sqlite]`` / ``[postgresql]``) inside
+one transaction that is rolled back afterwards; the app's own commits become savepoints.
+
+PostgreSQL: ``TEST_POSTGRES_URL`` (default: the local server, database ``test``); each run
+gets a fresh schema that is dropped at the end. Without a server the PostgreSQL half is
+skipped with a visible reason — unless ``CI=true``, where a missing server is an error.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from app.cli import alembic_config
+from app.core.config import Environment, Settings
+from app.core.db import build_engine, get_session
+from app.main import create_app
+from app.municipalities.service import (
+    load_municipality,
+    read_municipality_file,
+    shipped_municipality_path,
+)
+from app.taxonomy.service import load_taxonomy
+from importers.uithoorn import UithoornImporter
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+ADMIN_KEY = "test-admin-key-0123456789-abcdefghijklmnop"
+DEMO_FILE = Path(__file__).resolve().parents[1] / "importers" / "data" / "uithoorn.json"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_base_url() -> str:
+    return os.environ.get("TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+
+
+def _require_postgres() -> None:
+    url = _postgres_base_url()
+    engine = build_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {make_url(url).render_as_string()}: {exc.orig}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message} (CI=true: PostgreSQL is required)", pytrace=False)
+        pytest.skip(f"PostgreSQL half skipped — {message}")
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def migrated_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh database (SQLite file or PostgreSQL schema) at the head migration."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / f'{uuid.uuid4().hex}.db'}"
+        command.upgrade(_quiet(alembic_config(url)), "head")
+        yield url
+        return
+    _require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = build_engine(_postgres_base_url())
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url_text = (
+        make_url(_postgres_base_url())
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+    try:
+        command.upgrade(_quiet(alembic_config(url_text)), "head")
+        yield url_text
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _quiet(config: Config) -> Config:
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def _seed(engine: Engine, *, demo: bool) -> None:
+    with Session(engine) as session:
+        load_taxonomy(session=session)
+        load_municipality(
+            session=session, config=read_municipality_file(shipped_municipality_path("uithoorn"))
+        )
+        if demo:
+            report = UithoornImporter(session=session).run(UithoornImporter.read(DEMO_FILE))
+            assert report.failed == 0, report.problems
+        session.commit()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Migrated database with the taxonomy and the Uithoorn municipality, no listings."""
+    with migrated_database(backend, tmp_path_factory.mktemp("db")) as url:
+        engine = build_engine(url)
+        _seed(engine, demo=False)
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Migrated database with the Uithoorn demo data imported (read-only use)."""
+    with migrated_database(backend, tmp_path_factory.mktemp("demo")) as url:
+        engine = build_engine(url)
+        _seed(engine, demo=True)
+        yield engine
+        engine.dispose()
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        try:
+            yield conn
+        finally:
+            outer.rollback()
+
+
+def _session_on(conn: Connection) -> Session:
+    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+def make_settings(url: str = "sqlite://") -> Settings:
+    return Settings(environment=Environment.test, database_url=url, admin_api_key=ADMIN_KEY)
+
+
+@contextmanager
+def _client(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
+    with _transaction(engine) as conn:
+        app = create_app(make_settings(), engine=engine)
+        api = next(r.app for r in app.routes if getattr(r, "path", "") == "/api/v1")  # type: ignore[attr-defined]
+
+        def session_override() -> Iterator[Session]:
+            session = _session_on(conn)
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+        api.dependency_overrides[get_session] = session_override
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client, conn
+
+
+@pytest.fixture
+def db(engine: Engine) -> Iterator[Session]:
+    with _transaction(engine) as conn:
+        session = _session_on(conn)
+        yield session
+        session.close()
+
+
+@pytest.fixture
+def client(engine: Engine) -> Iterator[TestClient]:
+    with _client(engine) as (client, _conn):
+        yield client
+
+
+@pytest.fixture
+def client_and_db(engine: Engine) -> Iterator[tuple[TestClient, Session]]:
+    """A client and a session on the same rolled-back transaction."""
+    with _client(engine) as (client, conn):
+        session = _session_on(conn)
+        yield client, session
+        session.close()
+
+
+@pytest.fixture
+def demo_client(demo_engine: Engine) -> Iterator[TestClient]:
+    with _client(demo_engine) as (client, _conn):
+        yield client
+
+
+@pytest.fixture
+def demo_db(demo_engine: Engine) -> Iterator[Session]:
+    with _transaction(demo_engine) as conn:
+        session = _session_on(conn)
+        yield session
+        session.close()
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_KEY}"}
