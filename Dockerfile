@@ -18,6 +18,6 @@ ENV ENVIRONMENT=production
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=5 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status == 200 else 1)"
-# Migrations run before the server starts; several replicas may start at once (Alembic
-# takes a transaction-level lock on PostgreSQL per migration).
+# Migrations run before the server starts; replicas that start at once wait for each other
+# (migrations/env.py holds a PostgreSQL advisory lock during the upgrade).
 CMD ["sh", "-c", "sociale-kaart db upgrade && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers ${WEB_CONCURRENCY:-2} --no-access-log --no-server-header"]

@@ -105,7 +105,7 @@ class RawOrganization(BaseModel):
     telefoon: str | None = None
     email: str | None = None
     soort: str | None = None
-    voorzieningen: list[dict[str, Any]] = Field(default_factory=list)
+    voorzieningen: list[Any] = Field(default_factory=list)
 
 
 def _field(loc: Iterable[Any]) -> str:
@@ -182,7 +182,12 @@ class UithoornImporter:
             ok = self._savepoint(record_id, partial(self._organization, org))
             self._progress(1)
             for service_index, service_raw in enumerate(org.voorzieningen):
-                sid = str(service_raw.get("id", f"{record_id}.voorzieningen[{service_index}]"))
+                fallback = f"{record_id}.voorzieningen[{service_index}]"
+                sid = (
+                    str(service_raw.get("id", fallback))
+                    if isinstance(service_raw, dict)
+                    else fallback
+                )
                 if not ok:
                     self.report.error(
                         sid,
@@ -270,7 +275,7 @@ class UithoornImporter:
 
     # --- services ----------------------------------------------------------------------
 
-    def _service(self, org_slug: str, record_id: str, raw_data: dict[str, Any]) -> None:
+    def _service(self, org_slug: str, record_id: str, raw_data: Any) -> None:
         def work() -> None:
             raw = RawService.model_validate(raw_data)
             location_ids = [self._location(raw)] if raw.locatie else []

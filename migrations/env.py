@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 from app.core.config import get_settings
 from app.core.db import build_engine, metadata
+from app.core.models import UTCDateTime
+
+# Replicas that start together must not run the same migrations twice: on PostgreSQL the
+# whole upgrade runs in one transaction holding this advisory lock (released at commit).
+MIGRATION_LOCK_ID = 4_451_000_001
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+
+def _render_item(kind: str, obj: Any, _context: Any) -> str | Literal[False]:
+    """Migrations use plain SQLAlchemy types, not the app's TypeDecorators."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _database_url() -> str:
@@ -26,9 +39,12 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         compare_type=True,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         context.run_migrations()
 
 

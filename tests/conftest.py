@@ -172,40 +172,41 @@ def _client(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
 
 
 @pytest.fixture
-def db(engine: Engine) -> Iterator[Session]:
-    with _transaction(engine) as conn:
-        session = _session_on(conn)
+def _empty(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
+    with _client(engine) as pair:
+        yield pair
+
+
+@pytest.fixture
+def _demo(demo_engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
+    with _client(demo_engine) as pair:
+        yield pair
+
+
+@pytest.fixture
+def client(_empty: tuple[TestClient, Connection]) -> TestClient:
+    """Client on a database without listings (taxonomy and Uithoorn configured)."""
+    return _empty[0]
+
+
+@pytest.fixture
+def db(_empty: tuple[TestClient, Connection]) -> Iterator[Session]:
+    """Session on the same rolled-back transaction as ``client``."""
+    with _session_on(_empty[1]) as session:
         yield session
-        session.close()
 
 
 @pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    with _client(engine) as (client, _conn):
-        yield client
+def demo_client(_demo: tuple[TestClient, Connection]) -> TestClient:
+    """Client on the Uithoorn demo data."""
+    return _demo[0]
 
 
 @pytest.fixture
-def client_and_db(engine: Engine) -> Iterator[tuple[TestClient, Session]]:
-    """A client and a session on the same rolled-back transaction."""
-    with _client(engine) as (client, conn):
-        session = _session_on(conn)
-        yield client, session
-        session.close()
-
-
-@pytest.fixture
-def demo_client(demo_engine: Engine) -> Iterator[TestClient]:
-    with _client(demo_engine) as (client, _conn):
-        yield client
-
-
-@pytest.fixture
-def demo_db(demo_engine: Engine) -> Iterator[Session]:
-    with _transaction(demo_engine) as conn:
-        session = _session_on(conn)
+def demo_db(_demo: tuple[TestClient, Connection]) -> Iterator[Session]:
+    """Session on the same rolled-back transaction as ``demo_client``."""
+    with _session_on(_demo[1]) as session:
         yield session
-        session.close()
 
 
 @pytest.fixture

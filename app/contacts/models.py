@@ -61,7 +61,7 @@ class Contact(IdMixin, table=True):
         default=None, foreign_key="service.id", ondelete="CASCADE", index=True
     )
     name: str | None = Field(default=None, max_length=200)
-    title: str | None = Field(default=None, max_length=200)
-    department: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=500)
+    department: str | None = Field(default=None, max_length=500)
     email: str | None = Field(default=None, max_length=254)
     position: int = Field(default=0)

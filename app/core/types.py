@@ -159,6 +159,7 @@ WebUrl = Annotated[
 ]
 Email = Annotated[EmailStr, Field(max_length=254)]
 Name = Annotated[str, BeforeValidator(_strip), StringConstraints(min_length=1, max_length=200)]
+AddressLine = Annotated[str, BeforeValidator(_strip), StringConstraints(max_length=200)]
 ShortText = Annotated[str, BeforeValidator(_strip), StringConstraints(max_length=500)]
 LongText = Annotated[str, BeforeValidator(_strip), StringConstraints(max_length=5000)]
 Age = Annotated[int, Field(ge=0, le=120)]

@@ -35,7 +35,7 @@ class Location(IdMixin, TimestampMixin, table=True):
     )
     location_type: str = Field(default=LocationType.physical.value, max_length=20)
     name: str | None = Field(default=None, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    description: str | None = Field(default=None, max_length=5000)
     url: str | None = Field(default=None, max_length=2000)
     latitude: float | None = None
     longitude: float | None = None
@@ -58,6 +58,6 @@ class Address(IdMixin, table=True):
     address_1: str | None = Field(default=None, max_length=200)
     address_2: str | None = Field(default=None, max_length=200)
     postal_code: str | None = Field(default=None, max_length=10)
-    city: str | None = Field(default=None, max_length=100)
+    city: str | None = Field(default=None, max_length=200)
     state_province: str | None = Field(default=None, max_length=100)
     country: str = Field(default="NL", max_length=2)

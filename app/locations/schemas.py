@@ -8,14 +8,24 @@ from pydantic_core import PydanticCustomError
 
 from app.contacts.schemas import PhoneIn, PhonePublic
 from app.core.schemas import InputModel, OutputModel, Ref, UpdateModel
-from app.core.types import Latitude, Longitude, LongText, Name, Postcode, ShortText, Slug, WebUrl
+from app.core.types import (
+    AddressLine,
+    Latitude,
+    Longitude,
+    LongText,
+    Name,
+    Postcode,
+    ShortText,
+    Slug,
+    WebUrl,
+)
 from app.locations.models import LocationType
 from app.schedules.schemas import ScheduleIn, SchedulePublic
 
 
 class AddressIn(InputModel):
-    address_1: ShortText | None = Field(default=None, examples=["Koningin Máximalaan 30"])
-    address_2: ShortText | None = None
+    address_1: AddressLine | None = Field(default=None, examples=["Koningin Máximalaan 30"])
+    address_2: AddressLine | None = None
     postal_code: Postcode | None = None
     city: Name | None = Field(default=None, examples=["Uithoorn"])
     country: str = Field(default="NL", pattern=r"^[A-Z]{2}$")

@@ -38,8 +38,8 @@ class Service(IdMixin, TimestampMixin, table=True):
     email: str | None = Field(default=None, max_length=254)
     minimum_age: int | None = None
     maximum_age: int | None = None
-    eligibility_description: str | None = Field(default=None, max_length=2000)
-    application_process: str | None = Field(default=None, max_length=2000)
+    eligibility_description: str | None = Field(default=None, max_length=5000)
+    application_process: str | None = Field(default=None, max_length=5000)
     fees_description: str | None = Field(default=None, max_length=1000)
     languages: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     admission_status: str = Field(default=AdmissionStatus.concept.value, max_length=20, index=True)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from tests.conftest import make_settings
+
+
+def test_live_and_ready(client: TestClient) -> None:
+    assert client.get("/health/live").json() == {"status": "ok", "checks": {}}
+    ready = client.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+def test_ready_reports_an_unreachable_database() -> None:
+    app = create_app(make_settings("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    with TestClient(app) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["checks"]["database"].startswith("unavailable")
+
+
+def test_database_down_is_a_503_problem_not_a_500() -> None:
+    app = create_app(make_settings("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/services")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["Retry-After"] == "30"
+
+
+def test_root_points_to_the_api_documentation(client: TestClient) -> None:
+    response = client.get("/", follow_redirects=False)
+    assert response.status_code == 307
+    assert response.headers["location"] == "/api/v1/docs"
