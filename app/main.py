@@ -7,6 +7,7 @@ OpenAPI document (``/api/v1/openapi.json``); health checks stay at the root.
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -63,6 +64,40 @@ class ApiVersionHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
+
+
+access_logger = logging.getLogger("sociale_kaart.access")
+
+
+class AccessLog:
+    """Access log without IP addresses, user agents or query strings (AVG: privacy by design)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            access_logger.info(
+                "%s %s %s %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
 
 
 def create_api_v1(settings: Settings, engine: Engine) -> FastAPI:
@@ -122,6 +157,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return RedirectResponse(f"{API_PREFIX}/docs")
 
     app.mount(API_PREFIX, create_api_v1(settings, engine))
+    app.add_middleware(AccessLog)
     return app
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import logging
+
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
@@ -35,3 +38,16 @@ def test_root_points_to_the_api_documentation(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
     assert response.status_code == 307
     assert response.headers["location"] == "/api/v1/docs"
+
+
+def test_access_log_has_no_ip_address_or_query(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="sociale_kaart.access"):
+        client.get("/api/v1/services?q=ik+heb+schulden", headers={"X-Forwarded-For": "203.0.113.7"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "sociale_kaart.access"]
+    assert lines
+    assert lines[-1].startswith("GET /api/v1/services 200 ")
+    assert not any(
+        "testclient" in line or "203.0.113.7" in line or "schulden" in line for line in lines
+    )
