@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
+from app.municipalities.service import MunicipalityConfig, load_municipality
 from app.organizations.models import Organization
 from app.services.models import Service
 from tests.test_api_read import assert_problem
@@ -63,6 +64,19 @@ def make_service(client: TestClient, admin: dict[str, str], **extra: Any) -> dic
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def add_amstelveen(db: Session) -> None:
+    config = MunicipalityConfig.model_validate(
+        {
+            "code": "GM0362",
+            "slug": "amstelveen",
+            "name": "Amstelveen",
+            "places": [{"slug": "amstelveen", "name": "Amstelveen"}],
+        }
+    )
+    load_municipality(session=db, config=config)
+    db.commit()
 
 
 # --- authentication ----------------------------------------------------------------------
@@ -282,20 +296,7 @@ def test_patch_age_range_is_checked_against_stored_values(
 def test_location_of_another_municipality_cannot_be_linked(
     client: TestClient, admin: dict[str, str], db: Session
 ) -> None:
-    from app.municipalities.service import MunicipalityConfig, load_municipality
-
-    load_municipality(
-        session=db,
-        config=MunicipalityConfig.model_validate(
-            {
-                "code": "GM0362",
-                "slug": "amstelveen",
-                "name": "Amstelveen",
-                "places": [{"slug": "amstelveen", "name": "Amstelveen"}],
-            }
-        ),
-    )
-    db.commit()
+    add_amstelveen(db)
     make_org(client, admin)
     elsewhere = make_location(client, admin, municipality="amstelveen", neighbourhood=None)
     body = assert_problem(
@@ -310,20 +311,7 @@ def test_location_of_another_municipality_cannot_be_linked(
 def test_same_slug_in_two_municipalities_needs_the_municipality(
     client: TestClient, admin: dict[str, str], db: Session
 ) -> None:
-    from app.municipalities.service import MunicipalityConfig, load_municipality
-
-    load_municipality(
-        session=db,
-        config=MunicipalityConfig.model_validate(
-            {
-                "code": "GM0362",
-                "slug": "amstelveen",
-                "name": "Amstelveen",
-                "places": [{"slug": "amstelveen", "name": "Amstelveen"}],
-            }
-        ),
-    )
-    db.commit()
+    add_amstelveen(db)
     make_org(client, admin)
     make_org(client, admin, municipality="amstelveen")
     assert_problem(client.get(f"{API}/organizations/stichting-samen-sterk"), 409)

@@ -55,31 +55,17 @@ def list_neighbourhoods(
     for m, place, wijk, covering, located in areas_with_counts(
         session=session, municipality_slug=municipality
     ):
-        municipality_ref = Ref(slug=m.slug, name=m.name)
-        place_ref = Ref(slug=place.slug, name=place.name) if place else None
-        if wijk is None:
-            assert place is not None
-            items.append(
-                AreaPublic(
-                    slug=place.slug,
-                    name=place.name,
-                    kind=AreaKind.kern,
-                    municipality=municipality_ref,
-                    place=None,
-                    service_count=covering,
-                    located_service_count=located,
-                )
+        area = wijk or place
+        assert area is not None
+        items.append(
+            AreaPublic(
+                slug=area.slug,
+                name=area.name,
+                kind=AreaKind.wijk if wijk else AreaKind.kern,
+                municipality=Ref(slug=m.slug, name=m.name),
+                place=Ref(slug=place.slug, name=place.name) if wijk and place else None,
+                service_count=covering,
+                located_service_count=located,
             )
-        else:
-            items.append(
-                AreaPublic(
-                    slug=wijk.slug,
-                    name=wijk.name,
-                    kind=AreaKind.wijk,
-                    municipality=municipality_ref,
-                    place=place_ref,
-                    service_count=covering,
-                    located_service_count=located,
-                )
-            )
+        )
     return AreaList(items=items, total=len(items))
