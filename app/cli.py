@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from app.core.config import get_settings
 from app.core.db import build_engine
+from app.indexing.engine import SearchEngine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,11 @@ import_cli = typer.Typer(help="Gegevens importeren.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(taxonomy_cli, name="taxonomy")
 cli.add_typer(municipality_cli, name="municipality")
+search_cli = typer.Typer(help="Zoekindex: bijwerken en opnieuw opbouwen.", no_args_is_help=True)
+geo_cli = typer.Typer(help="Postcodes en coördinaten.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
+cli.add_typer(search_cli, name="search")
+cli.add_typer(geo_cli, name="geo")
 
 console = Console()
 
@@ -42,6 +47,21 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def _session() -> Session:
     return Session(build_engine(get_settings().database_url), expire_on_commit=False)
+
+
+def _search_engine() -> SearchEngine:
+    settings = get_settings()
+    return SearchEngine(settings=settings, engine=build_engine(settings.database_url))
+
+
+def _progress(label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 @db_cli.command("upgrade")
@@ -112,17 +132,7 @@ def import_uithoorn(
     from importers.uithoorn import UithoornImporter
 
     records = UithoornImporter.read(path)
-    with (
-        _session() as session,
-        Progress(
-            TextColumn("[bold]Importeren"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        ) as progress,
-    ):
+    with _session() as session, _progress("Importeren") as progress:
         task = progress.add_task("import", total=UithoornImporter.count_records(records))
         importer = UithoornImporter(
             session=session,
@@ -131,6 +141,7 @@ def import_uithoorn(
         )
         report = importer.run(records)
         session.commit()
+    _drain_quietly()
 
     table = Table(title="Import")
     table.add_column("soort")
@@ -150,6 +161,100 @@ def import_uithoorn(
         console.print(problems)
     if report.failed:
         console.print(f"[red]{report.failed} record(s) overgeslagen.[/red]")
+        raise typer.Exit(code=2)
+
+
+def _drain_quietly() -> None:
+    """Send what the outbox holds; when the engine is down the changes wait in the outbox."""
+    from app.indexing.service import DrainReport
+
+    try:
+        report = _search_engine().drain()
+    except Exception as exc:
+        report = DrainReport()
+        console.print(
+            f"[yellow]Zoekindex niet bijgewerkt ({exc}); de wijzigingen wachten in de outbox.[/yellow]"
+        )
+    if report.sent or report.failed:
+        console.print(
+            f"Zoekindex: {report.sent} bijgewerkt, {report.failed} mislukt, {report.remaining} wachtend."
+        )
+
+
+@search_cli.command("drain")
+def search_drain(
+    retry_now: Annotated[
+        bool, typer.Option("--retry-now", help="Ook wat nog moet wachten (backoff)")
+    ] = False,
+) -> None:
+    """Stuur wijzigingen uit de outbox naar de zoekindex (mislukte pogingen later opnieuw)."""
+    report = _search_engine().drain(retry_now=retry_now)
+    console.print(
+        f"Zoekindex: {report.sent} verstuurd, {report.failed} mislukt, {report.remaining} wachtend."
+    )
+    if report.failed:
+        raise typer.Exit(code=1)
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Bouw een nieuwe zoekindex (instellingen eerst) en wissel hem in één keer om."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from app.indexing.service import reindex
+    from app.services.models import Service
+
+    engine = _search_engine()
+    with engine.sessions() as session:
+        total = session.exec(select(func.count()).select_from(Service)).one()
+    with _progress("Indexeren") as progress:
+        task = progress.add_task("reindex", total=total)
+        count = reindex(
+            sessions=engine.sessions,
+            backend=engine.backend,
+            progress=lambda n: progress.advance(task, n),
+        )
+        progress.update(task, completed=total)
+    console.print(
+        f"Zoekindex opnieuw opgebouwd: {count} openbare voorzieningen ({engine.backend_name})."
+    )
+
+
+@search_cli.command("status")
+def search_status() -> None:
+    """Toon de zoekmachine, haar gezondheid en de wachtrij (outbox)."""
+    engine = _search_engine()
+    status = engine.status()
+    console.print(
+        f"Zoekmachine: {status['backend']} · {'gezond' if status['healthy'] else 'niet bereikbaar'} · "
+        f"{engine.backend.stats().documents if status['healthy'] else '?'} documenten · "
+        f"{engine.backlog()} wachtend in de outbox"
+    )
+
+
+@geo_cli.command("import-postcodes")
+def geo_import_postcodes(
+    path: Annotated[
+        Path,
+        typer.Argument(help="CSV met postcode, latitude, longitude", exists=True, dir_okay=False),
+    ],
+) -> None:
+    """Laad postcode-middelpunten (PC4 of PC6) uit een CSV (zie docs/operations.md)."""
+    from app.geo.service import import_postcodes
+
+    with _session() as session, _progress("Postcodes") as progress:
+        task = progress.add_task("postcodes", total=None)
+        report = import_postcodes(
+            session=session, path=path, progress=lambda n: progress.advance(task, n)
+        )
+        session.commit()
+    console.print(
+        f"Postcodes: {report.created} nieuw, {report.updated} bijgewerkt, {len(report.errors)} fout."
+    )
+    for line, message in report.errors[:20]:
+        console.print(f"  regel {line}: {message}")
+    if report.errors:
         raise typer.Exit(code=2)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -20,9 +22,12 @@ from app.core.db import build_engine
 from app.core.errors import install_error_handlers
 from app.core.openapi import API_VERSION, install_openapi
 from app.health.views import router as health_router
+from app.indexing.engine import SearchEngine
+from app.indexing.service import run_after_commit as sync_search
 from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
 from app.organizations.views import router as organizations_router
+from app.search_api.views import router as search_router
 from app.services.views import router as services_router
 from app.taxonomy.views import router as taxonomy_router
 
@@ -38,6 +43,7 @@ hulpvraag (thema), doelgroep en wijk. Het gegevensmodel volgt Open Referral HSDS
 """
 
 TAGS = [
+    {"name": "Zoeken", "description": "Zoeken op hulpvraag, doelgroep en wijk."},
     {"name": "Voorzieningen", "description": "Het aanbod: activiteiten, spreekuren, loketten."},
     {"name": "Organisaties", "description": "Aanbieders van voorzieningen."},
     {"name": "Locaties", "description": "Waar voorzieningen plaatsvinden (beheer)."},
@@ -100,7 +106,9 @@ class AccessLog:
             )
 
 
-def create_api_v1(settings: Settings, engine: Engine) -> FastAPI:
+def create_api_v1(
+    settings: Settings, engine: Engine, search: SearchEngine | None = None
+) -> FastAPI:
     api = FastAPI(
         title="Sociale kaart API",
         version=API_VERSION,
@@ -111,7 +119,10 @@ def create_api_v1(settings: Settings, engine: Engine) -> FastAPI:
     )
     api.state.settings = settings
     api.state.engine = engine
+    api.state.search = search or SearchEngine(settings=settings, engine=engine)
+    api.state.after_commit = [lambda session: sync_search(session, api.state.search)]
     for router in (
+        search_router,
         services_router,
         organizations_router,
         locations_router,
@@ -143,12 +154,32 @@ def create_api_v1(settings: Settings, engine: Engine) -> FastAPI:
     return api
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    search: SearchEngine | None = None,
+    background_sync: bool = True,
+) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or build_engine(settings.database_url)
-    app = FastAPI(title="sociale-kaart", docs_url=None, redoc_url=None, openapi_url=None)
+    search = search or SearchEngine(settings=settings, engine=engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if background_sync:
+            search.start()  # retries what the outbox still holds
+        try:
+            yield
+        finally:
+            search.stop()
+
+    app = FastAPI(
+        title="sociale-kaart", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.search = search
     app.include_router(health_router)
     install_error_handlers(app)
 
@@ -156,7 +187,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     def index() -> RedirectResponse:
         return RedirectResponse(f"{API_PREFIX}/docs")
 
-    app.mount(API_PREFIX, create_api_v1(settings, engine))
+    app.mount(API_PREFIX, create_api_v1(settings, engine, search))
     app.add_middleware(AccessLog)
     return app
 

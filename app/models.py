@@ -1,6 +1,8 @@
 """Import every table so SQLModel.metadata is complete (Alembic and tests use this)."""
 
 from app.contacts.models import Contact, Phone
+from app.geo.models import PostcodeCentroid
+from app.indexing.models import SearchOutbox
 from app.locations.models import Address, Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
 from app.organizations.models import Organization, OrganizationIdentifier
@@ -19,7 +21,9 @@ __all__ = [
     "OrganizationIdentifier",
     "Phone",
     "Place",
+    "PostcodeCentroid",
     "Schedule",
+    "SearchOutbox",
     "Service",
     "ServiceArea",
     "ServiceAtLocation",

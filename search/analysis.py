@@ -28,15 +28,129 @@ _WORD_RE = re.compile(r"[0-9a-z]+")
 # Common Dutch function words. Words that carry a need are deliberately absent
 # ("alleen", "hulp", "zorg", "thuis", "geld", "werk", "contact").
 STOP_WORDS: frozenset[str] = frozenset(
-    """
-    de het een en of maar dus want als dan toch nog ook al wel niet geen meer minder veel
-    ik jij je u hij zij ze wij we jullie mij me mijn mijne jouw jou uw zijn haar hem ons onze
-    hun hen zich die dat dit deze wat wie waar waarom hoe welke wanneer er hier daar
-    van voor met op in aan bij naar om tot uit over onder door tegen zonder na te ten ter
-    is ben bent zijn was waren wordt worden werd kan kun kunt kunnen wil wilt willen moet
-    moeten mag mogen zal zullen zou zouden heb hebt heeft hebben had doe doet doen
-    graag even erg heel zo zeer iets niets iemand niemand
-    """.split()
+    [
+        "de",
+        "het",
+        "een",
+        "en",
+        "of",
+        "maar",
+        "dus",
+        "want",
+        "als",
+        "dan",
+        "toch",
+        "nog",
+        "ook",
+        "al",
+        "wel",
+        "niet",
+        "geen",
+        "meer",
+        "minder",
+        "veel",
+        "ik",
+        "jij",
+        "je",
+        "u",
+        "hij",
+        "zij",
+        "ze",
+        "wij",
+        "we",
+        "jullie",
+        "mij",
+        "me",
+        "mijn",
+        "mijne",
+        "jouw",
+        "jou",
+        "uw",
+        "zijn",
+        "haar",
+        "hem",
+        "ons",
+        "onze",
+        "hun",
+        "hen",
+        "zich",
+        "die",
+        "dat",
+        "dit",
+        "deze",
+        "wat",
+        "wie",
+        "waar",
+        "waarom",
+        "hoe",
+        "welke",
+        "wanneer",
+        "er",
+        "hier",
+        "daar",
+        "van",
+        "voor",
+        "met",
+        "op",
+        "in",
+        "aan",
+        "bij",
+        "naar",
+        "om",
+        "tot",
+        "uit",
+        "over",
+        "onder",
+        "door",
+        "tegen",
+        "zonder",
+        "na",
+        "te",
+        "ten",
+        "ter",
+        "is",
+        "ben",
+        "bent",
+        "zijn",
+        "was",
+        "waren",
+        "wordt",
+        "worden",
+        "werd",
+        "kan",
+        "kun",
+        "kunt",
+        "kunnen",
+        "wil",
+        "wilt",
+        "willen",
+        "moet",
+        "moeten",
+        "mag",
+        "mogen",
+        "zal",
+        "zullen",
+        "zou",
+        "zouden",
+        "heb",
+        "hebt",
+        "heeft",
+        "hebben",
+        "had",
+        "doe",
+        "doet",
+        "doen",
+        "graag",
+        "even",
+        "erg",
+        "heel",
+        "zo",
+        "zeer",
+        "iets",
+        "niets",
+        "iemand",
+        "niemand",
+    ]
 )
 
 MIN_PART = 3  # shortest compound part
@@ -61,8 +175,33 @@ def stem(word: str) -> str:
 
 # Unknown tails that are suffixes, not words: eenzaam+heid is not a compound.
 _SUFFIXES = frozenset(
-    "heid heden ing ingen lijk lijke lijkheid baar bare schap schappen tje tjes je jes isch ische "
-    "ster sters erij erijen achtig achtige loos loze".split()
+    [
+        "heid",
+        "heden",
+        "ing",
+        "ingen",
+        "lijk",
+        "lijke",
+        "lijkheid",
+        "baar",
+        "bare",
+        "schap",
+        "schappen",
+        "tje",
+        "tjes",
+        "je",
+        "jes",
+        "isch",
+        "ische",
+        "ster",
+        "sters",
+        "erij",
+        "erijen",
+        "achtig",
+        "achtige",
+        "loos",
+        "loze",
+    ]
 )
 _LINKS = ("", "s", "en", "e")
 # No Dutch word starts with s + one of these: "ontmoetingsgroep" is ontmoeting-s-groep.
@@ -128,7 +267,9 @@ class QueryWord:
 class Analyzer:
     """Analysis with the vocabulary of one taxonomy (compound dictionary and variants)."""
 
-    def __init__(self, *, vocabulary: Iterable[str] = (), variants: Iterable[Iterable[str]] = ()) -> None:
+    def __init__(
+        self, *, vocabulary: Iterable[str] = (), variants: Iterable[Iterable[str]] = ()
+    ) -> None:
         words: set[str] = set()
         variant_groups = [list(g) for g in variants]
         for entry in [*vocabulary, *(v for g in variant_groups for v in g)]:
@@ -171,7 +312,9 @@ class Analyzer:
         for i, word in enumerate(meaningful):
             parts = tuple(stem(p) for p in self.splitter.split(word))
             result.append(
-                QueryWord(original=word, stem=stem(word), parts=parts, is_last=i == len(meaningful) - 1)
+                QueryWord(
+                    original=word, stem=stem(word), parts=parts, is_last=i == len(meaningful) - 1
+                )
             )
         return result
 

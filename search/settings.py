@@ -25,7 +25,16 @@ SEARCHABLE_ATTRIBUTES = [
 # Array fields match when any element matches.
 ARRAY_FIELDS = frozenset({"themes", "target_groups", "neighbourhoods", "places"})
 SCALAR_FIELDS = frozenset(
-    {"municipality", "access", "cost", "organization", "place", "age_min", "age_max", "admission_status"}
+    {
+        "municipality",
+        "access",
+        "cost",
+        "organization",
+        "place",
+        "age_min",
+        "age_max",
+        "admission_status",
+    }
 )
 FILTERABLE_ATTRIBUTES = sorted(ARRAY_FIELDS | SCALAR_FIELDS | {"_geo"})
 NUMERIC_FIELDS = frozenset({"age_min", "age_max"})

@@ -11,6 +11,7 @@ skipped with a visible reason — unless ``CI=true``, where a missing server is 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,9 @@ from sqlmodel import Session
 
 from app.cli import alembic_config
 from app.core.config import Environment, Settings
-from app.core.db import build_engine, get_session
+from app.core.db import build_engine, get_session, run_after_commit
+from app.indexing.engine import SearchEngine
+from app.indexing.service import reindex
 from app.main import create_app
 from app.municipalities.service import (
     load_municipality,
@@ -131,6 +134,15 @@ def demo_engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_index(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded search index of the demo data, built once per backend."""
+    path = tmp_path_factory.mktemp("demo-index") / "search-index.db"
+    search = SearchEngine(settings=make_settings(index_path=str(path)), engine=demo_engine)
+    reindex(sessions=search.sessions, backend=search.backend)
+    return path
+
+
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn:
@@ -145,14 +157,23 @@ def _session_on(conn: Connection) -> Session:
     return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
 
 
-def make_settings(url: str = "sqlite://") -> Settings:
-    return Settings(environment=Environment.test, database_url=url, admin_api_key=ADMIN_KEY)
+def make_settings(url: str = "sqlite://", *, index_path: str | None = None) -> Settings:
+    return Settings(
+        environment=Environment.test,
+        database_url=url,
+        admin_api_key=ADMIN_KEY,
+        search_index_path=index_path or "/nonexistent/search-index.db",
+        search_drain_interval_s=0,
+    )
 
 
 @contextmanager
-def _client(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
+def _client(engine: Engine, index_path: Path) -> Iterator[tuple[TestClient, Connection]]:
     with _transaction(engine) as conn:
-        app = create_app(make_settings(), engine=engine)
+        settings = make_settings(index_path=str(index_path))
+        search = SearchEngine(settings=settings, engine=engine)
+        search.sessions = lambda: _session_on(conn)  # the sync sees this test's transaction
+        app = create_app(settings, engine=engine, search=search, background_sync=False)
         api = next(r.app for r in app.routes if getattr(r, "path", "") == "/api/v1")  # type: ignore[attr-defined]
 
         def session_override() -> Iterator[Session]:
@@ -165,6 +186,7 @@ def _client(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
                 raise
             finally:
                 session.close()
+            run_after_commit(api.state, session)
 
         api.dependency_overrides[get_session] = session_override
         with TestClient(app, raise_server_exceptions=False) as client:
@@ -172,14 +194,18 @@ def _client(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
 
 
 @pytest.fixture
-def _empty(engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
-    with _client(engine) as pair:
+def _empty(engine: Engine, tmp_path: Path) -> Iterator[tuple[TestClient, Connection]]:
+    with _client(engine, tmp_path / "search-index.db") as pair:
         yield pair
 
 
 @pytest.fixture
-def _demo(demo_engine: Engine) -> Iterator[tuple[TestClient, Connection]]:
-    with _client(demo_engine) as pair:
+def _demo(
+    demo_engine: Engine, demo_index: Path, tmp_path: Path
+) -> Iterator[tuple[TestClient, Connection]]:
+    index = tmp_path / "search-index.db"
+    shutil.copyfile(demo_index, index)  # each test gets its own copy of the demo index
+    with _client(demo_engine, index) as pair:
         yield pair
 
 

@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     database_url: str = "sqlite:///./var/sociale-kaart.db"
     search_backend: SearchBackendName = SearchBackendName.embedded
+    search_index_path: str = "./var/search-index.db"
     meili_url: str | None = None
     meili_api_key: SecretStr | None = None
+    meili_index: str = "services"
+    search_timeout_s: float = 5.0
+    search_drain_interval_s: float = 30.0
     admin_api_key: SecretStr = SecretStr("dev-admin-key")
     api_contact_name: str = "sociale-kaart"
     api_contact_email: str = "sociale-kaart@example.nl"

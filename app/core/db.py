@@ -7,6 +7,7 @@ acknowledged after it is durable.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,8 @@ from sqlmodel import Session, create_engine
 
 import app.models  # noqa: F401  (every table registered on the metadata)
 from app.core.models import metadata as metadata
+
+logger = logging.getLogger(__name__)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -53,6 +56,15 @@ def get_engine(request: Request) -> Engine:
     return engine
 
 
+def run_after_commit(state: Any, session: Session) -> None:
+    """Side effects queued during the transaction (search sync); they never fail the request."""
+    for hook in getattr(state, "after_commit", ()):
+        try:
+            hook(session)
+        except Exception:
+            logger.exception("after-commit hook failed (the outbox keeps the change)")
+
+
 def get_session(request: Request) -> Iterator[Session]:
     with Session(get_engine(request), expire_on_commit=False) as session:
         try:
@@ -61,6 +73,7 @@ def get_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+        run_after_commit(request.app.state, session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

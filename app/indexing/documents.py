@@ -75,13 +75,15 @@ class DocumentBuilder:
             wijken = self.session.exec(
                 select(Neighbourhood.slug).where(Neighbourhood.municipality_id == municipality_id)
             ).all()
-            kernen = self.session.exec(select(Place.slug).where(Place.municipality_id == municipality_id)).all()
+            kernen = self.session.exec(
+                select(Place.slug).where(Place.municipality_id == municipality_id)
+            ).all()
             self._areas_cache[municipality_id] = (sorted(wijken), sorted(kernen))
         return self._areas_cache[municipality_id]
 
     def build(self, service_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any] | None]:
         """Documents for public services; ``None`` for ids that are not (or no longer) public."""
-        result: dict[uuid.UUID, dict[str, Any] | None] = {sid: None for sid in service_ids}
+        result: dict[uuid.UUID, dict[str, Any] | None] = dict.fromkeys(service_ids)
         if not service_ids:
             return result
         ids = list(service_ids)
@@ -94,13 +96,17 @@ class DocumentBuilder:
         orgs = {
             o.id: o
             for o in self.session.exec(
-                select(Organization).where(col(Organization.id).in_({s.organization_id for s in services}))
+                select(Organization).where(
+                    col(Organization.id).in_({s.organization_id for s in services})
+                )
             )
         }
         municipalities = {
             m.id: m
             for m in self.session.exec(
-                select(Municipality).where(col(Municipality.id).in_({s.municipality_id for s in services}))
+                select(Municipality).where(
+                    col(Municipality.id).in_({s.municipality_id for s in services})
+                )
             )
         }
         links: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
@@ -111,7 +117,9 @@ class DocumentBuilder:
         ):
             links[service_id].append(term_id)
         areas: dict[uuid.UUID, list[ServiceArea]] = defaultdict(list)
-        for area in self.session.exec(select(ServiceArea).where(col(ServiceArea.service_id).in_(public_ids))):
+        for area in self.session.exec(
+            select(ServiceArea).where(col(ServiceArea.service_id).in_(public_ids))
+        ):
             areas[area.service_id].append(area)
         locations: dict[uuid.UUID, list[Location]] = defaultdict(list)
         for service_id, location in self.session.exec(
@@ -124,14 +132,23 @@ class DocumentBuilder:
         place_ids = {a.place_id for v in areas.values() for a in v if a.place_id}
         place_ids |= {loc.place_id for v in locations.values() for loc in v if loc.place_id}
         wijk_ids = {a.neighbourhood_id for v in areas.values() for a in v if a.neighbourhood_id}
-        wijk_ids |= {loc.neighbourhood_id for v in locations.values() for loc in v if loc.neighbourhood_id}
-        places = {p.id: p for p in self.session.exec(select(Place).where(col(Place.id).in_(place_ids)))}
+        wijk_ids |= {
+            loc.neighbourhood_id for v in locations.values() for loc in v if loc.neighbourhood_id
+        }
+        places = {
+            p.id: p for p in self.session.exec(select(Place).where(col(Place.id).in_(place_ids)))
+        }
         wijken = {
-            n.id: n for n in self.session.exec(select(Neighbourhood).where(col(Neighbourhood.id).in_(wijk_ids)))
+            n.id: n
+            for n in self.session.exec(
+                select(Neighbourhood).where(col(Neighbourhood.id).in_(wijk_ids))
+            )
         }
         wijken_of_place: dict[uuid.UUID, list[str]] = defaultdict(list)
         if place_ids:
-            for n in self.session.exec(select(Neighbourhood).where(col(Neighbourhood.place_id).in_(place_ids))):
+            for n in self.session.exec(
+                select(Neighbourhood).where(col(Neighbourhood.place_id).in_(place_ids))
+            ):
                 wijken_of_place[n.place_id].append(n.slug)  # type: ignore[index]
 
         for s in services:
@@ -151,7 +168,9 @@ class DocumentBuilder:
             covered_kernen: set[str] = set()
             for area in areas[s.id]:
                 if area.extent_type in (ExtentType.municipality.value, ExtentType.region.value):
-                    all_wijken, all_kernen = self._municipality_areas(area.municipality_id or s.municipality_id)
+                    all_wijken, all_kernen = self._municipality_areas(
+                        area.municipality_id or s.municipality_id
+                    )
                     covered_wijken.update(all_wijken)
                     covered_kernen.update(all_kernen)
                 elif area.extent_type == ExtentType.place.value and area.place_id in places:
@@ -161,9 +180,16 @@ class DocumentBuilder:
                     wijk = wijken[area.neighbourhood_id]
                     covered_wijken.add(wijk.slug)
             located = locations[s.id]
-            place = next((places[loc.place_id].slug for loc in located if loc.place_id in places), None)
+            place = next(
+                (places[loc.place_id].slug for loc in located if loc.place_id in places), None
+            )
             location_wijk = next(
-                (wijken[loc.neighbourhood_id].slug for loc in located if loc.neighbourhood_id in wijken), None
+                (
+                    wijken[loc.neighbourhood_id].slug
+                    for loc in located
+                    if loc.neighbourhood_id in wijken
+                ),
+                None,
             )
             if place:
                 covered_kernen.add(place)

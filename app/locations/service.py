@@ -15,6 +15,7 @@ from app.core.children import load_owned, replace_owned
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.models import utcnow
 from app.core.schemas import Ref
+from app.indexing.service import enqueue_location
 from app.locations.models import Address, Location
 from app.locations.schemas import AddressPublic, LocationCreate, LocationPublic, LocationUpdate
 from app.municipalities.models import Municipality, Neighbourhood, Place
@@ -196,6 +197,7 @@ def update(*, session: Session, location: Location, data: LocationUpdate) -> Loc
     _apply(session, location, data)
     location.updated_at = utcnow()
     session.flush()
+    enqueue_location(session=session, location_id=location.id)
     return location
 
 

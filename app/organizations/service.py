@@ -17,6 +17,7 @@ from app.core.models import utcnow
 from app.core.pagination import PageParams
 from app.core.schemas import Ref
 from app.core.visibility import organization_is_public, service_is_public
+from app.indexing.service import enqueue_organization
 from app.municipalities.models import Municipality
 from app.municipalities.service import resolve_municipality
 from app.organizations.models import Organization, OrganizationIdentifier
@@ -237,6 +238,7 @@ def update(*, session: Session, org: Organization, data: OrganizationUpdate) -> 
     org.updated_at = utcnow()
     session.add(org)
     session.flush()
+    enqueue_organization(session=session, organization_id=org.id)
     return org
 
 

@@ -19,6 +19,7 @@ from app.core.models import utcnow
 from app.core.pagination import PageParams
 from app.core.schemas import Ref, TermRef
 from app.core.visibility import service_is_public
+from app.indexing.service import enqueue
 from app.locations import service as locations_service
 from app.locations.models import Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
@@ -432,6 +433,7 @@ def create(*, session: Session, data: ServiceCreate) -> Service:
     if data.service_area is None:
         data.service_area = ServiceAreaIn()
     _write_related(session, service, data)
+    enqueue(session=session, service_ids=[service.id])
     return service
 
 
@@ -473,9 +475,11 @@ def update(*, session: Session, service: Service, data: ServiceUpdate) -> Servic
     service.updated_at = utcnow()
     session.add(service)
     session.flush()
+    enqueue(session=session, service_ids=[service.id])
     return service
 
 
 def delete(*, session: Session, service: Service) -> None:
+    enqueue(session=session, service_ids=[service.id])
     session.delete(service)
     session.flush()

@@ -1,0 +1,125 @@
+"""The search engine of one process: the configured backend plus the sync loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core.config import SearchBackendName, Settings
+from app.indexing.documents import build_analyzer
+from app.indexing.service import DrainReport, current_settings, drain, pending_count
+from search.backend import SearchBackend
+from search.types import SearchQuery, SearchResult
+
+logger = logging.getLogger(__name__)
+
+
+class SearchEngine:
+    """Lazily builds the backend (its analyzer needs the taxonomy from the database)."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine,
+        backend_factory: Callable[[Session], SearchBackend] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions: Callable[[], Session] = lambda: Session(engine, expire_on_commit=False)
+        self._factory = backend_factory or self._default_factory
+        self._backend: SearchBackend | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _default_factory(self, session: Session) -> SearchBackend:
+        analyzer = build_analyzer(session)
+        if self.settings.search_backend is SearchBackendName.meilisearch:
+            from search.meili import MeilisearchBackend
+
+            assert self.settings.meili_url
+            key = (
+                self.settings.meili_api_key.get_secret_value()
+                if self.settings.meili_api_key
+                else None
+            )
+            return MeilisearchBackend(
+                url=self.settings.meili_url,
+                api_key=key,
+                index_uid=self.settings.meili_index,
+                timeout_s=self.settings.search_timeout_s,
+                analyzer=analyzer,
+            )
+        from search.embedded import EmbeddedBackend
+
+        return EmbeddedBackend(path=self.settings.search_index_path, analyzer=analyzer)
+
+    @property
+    def backend(self) -> SearchBackend:
+        if self._backend is None:
+            with self._lock:
+                if self._backend is None:
+                    with self.sessions() as session:
+                        backend = self._factory(session)
+                    backend.apply_settings(current_settings())
+                    self._backend = backend
+        return self._backend
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        return self.backend.search(query)
+
+    def sync(self, service_ids: Iterable[uuid.UUID]) -> DrainReport:
+        """Send what these services look like now (called right after a commit)."""
+        return drain(sessions=self.sessions, backend=self.backend, only=list(service_ids))
+
+    def drain(self, *, retry_now: bool = False) -> DrainReport:
+        return drain(sessions=self.sessions, backend=self.backend, retry_now=retry_now)
+
+    def backlog(self) -> int:
+        with self.sessions() as session:
+            return pending_count(session=session)
+
+    def status(self) -> dict[str, Any]:
+        try:
+            healthy = self.backend.health()
+        except Exception:  # a backend that cannot even be built is unavailable
+            healthy = False
+        return {"backend": self.backend_name, "healthy": healthy}
+
+    @property
+    def backend_name(self) -> str:
+        return str(self.settings.search_backend.value)
+
+    # background drain ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is None and self.settings.search_drain_interval_s > 0:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="search-drain", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.search_drain_interval_s):
+            try:
+                report = self.drain()
+                if report.sent or report.failed:
+                    logger.info(
+                        "search drain: %d sent, %d failed, %d waiting",
+                        report.sent,
+                        report.failed,
+                        report.remaining,
+                    )
+            except Exception:
+                logger.exception("search drain loop failed")

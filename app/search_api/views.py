@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.core.db import SessionDep
+from app.core.openapi import problem_responses
+from app.core.pagination import MAX_PAGE, MAX_PER_PAGE
+from app.core.types import SLUG_MAX, SLUG_PATTERN
+from app.indexing.engine import SearchEngine
+from app.search_api import service
+from app.search_api.schemas import SearchResponse, SuggestionList
+from search.types import SortOrder
+
+router = APIRouter(prefix="/search", tags=["Zoeken"])
+
+SlugList = Annotated[list[str], Query(max_length=20)]
+MAX_QUERY = 500
+
+
+def _engine(request: Request) -> SearchEngine:
+    engine: SearchEngine = request.app.state.search
+    return engine
+
+
+def _slugs(values: list[str]) -> list[str]:
+    return [v for v in values if v]
+
+
+@router.get(
+    "",
+    operation_id="search",
+    summary="Zoeken op hulpvraag, doelgroep en wijk",
+    responses=problem_responses(400, 422, 503),
+)
+def search(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[
+        str, Query(max_length=MAX_QUERY, description="Zoekwoorden, in eigen woorden.")
+    ] = "",
+    theme: Annotated[
+        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        Query(max_length=20, description="Thema (slug); herhaalbaar: OF binnen een parameter."),
+    ] = [],  # noqa: B006
+    target_group: Annotated[
+        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        Query(max_length=20, description="Doelgroep (slug); herhaalbaar."),
+    ] = [],  # noqa: B006
+    access: Annotated[
+        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        Query(max_length=10, description="Toegang (slug); herhaalbaar."),
+    ] = [],  # noqa: B006
+    cost: Annotated[
+        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        Query(max_length=10, description="Kosten (slug); herhaalbaar."),
+    ] = [],  # noqa: B006
+    age: Annotated[
+        int | None,
+        Query(ge=0, le=120, description="Leeftijd: alleen voorzieningen voor deze leeftijd."),
+    ] = None,
+    neighbourhood: Annotated[
+        str | None, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX, description="Wijk (slug).")
+    ] = None,
+    place: Annotated[
+        str | None, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX, description="Kern (slug).")
+    ] = None,
+    municipality: Annotated[
+        str | None, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX, description="Gemeente (slug).")
+    ] = None,
+    postcode: Annotated[
+        str | None,
+        Query(
+            max_length=8, description="Postcode: 1422 of 1422 AB (midden van het postcodegebied)."
+        ),
+    ] = None,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="Breedtegraad (WGS84).")] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="Lengtegraad (WGS84).")] = None,
+    radius_km: Annotated[
+        float | None,
+        Query(gt=0, le=300, description="Straal in km rond postcode of punt (standaard 5)."),
+    ] = None,
+    sort: Annotated[
+        SortOrder, Query(description="relevance (standaard), distance of name.")
+    ] = SortOrder.relevance,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
+) -> SearchResponse:
+    """Vindt openbare voorzieningen bij een hulpvraag in gewone woorden ("geldzorgen",
+    "mantlezorg" mag ook), met filters: OF binnen een parameter, EN tussen parameters.
+    Een voorziening voor de hele gemeente hoort bij elke wijk en kern. Zonder zoekwoorden:
+    alle voorzieningen die aan de filters voldoen, op naam. Met postcode of lat/lon: binnen
+    radius_km (standaard 5 km), met afstand per voorziening; sort=distance sorteert op afstand.
+    Onbekende slugs geven 422 met hun naam.
+    """
+    params = service.SearchParams(
+        q=q,
+        theme=_slugs(theme),
+        target_group=_slugs(target_group),
+        access=_slugs(access),
+        cost=_slugs(cost),
+        age=age,
+        neighbourhood=neighbourhood,
+        place=place,
+        municipality=municipality,
+        postcode=postcode,
+        lat=lat,
+        lon=lon,
+        radius_km=radius_km,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
+    return service.search(session=session, engine=_engine(request), params=params)
+
+
+@router.get(
+    "/suggest",
+    operation_id="searchSuggest",
+    summary="Suggesties tijdens het typen (thema's en namen)",
+    responses=problem_responses(400),
+)
+def suggest(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=100, description="Wat tot nu toe getypt is.")] = "",
+) -> SuggestionList:
+    """Thema's waarvan de naam of een gewoon woord ervoor begint met wat getypt is, en namen van voorzieningen."""
+    return service.suggest(session=session, engine=_engine(request), q=q)

@@ -1,0 +1,698 @@
+"""Embedded search backend: SQLite FTS5 in its own file, mirroring Meilisearch's rules.
+
+* candidates come from FTS5 over the ``search_terms`` field (stems, compound parts, lay
+  words of the themes), capped per query; ranking happens in Python in Meilisearch's rule
+  order: words (matching strategy "last"), typo, attribute, sort, exactness, then bm25;
+* typo tolerance as in Meilisearch: one typo from 5 letters, two from 9, a typo in the first
+  letter counts double, a transposition counts as one (optimal string alignment distance
+  against the index vocabulary); prefix search on the last query word;
+* the query never reaches FTS5 as syntax: it is cut into ``[0-9a-z]`` words first and every
+  term is quoted, so quotes, ``*``, ``NEAR(``, ``AND``, ``-`` and emoji are plain text;
+* filters are a typed tree compiled to parameterised SQL over whitelisted columns;
+* geo: bounding box in SQL, exact haversine in Python; documents without coordinates never
+  match a radius and sort last by distance;
+* rebuilds write a new generation of tables and switch to it in one transaction.
+
+Known differences from Meilisearch (see tests/search/test_backend_contract.py): no proximity
+rule; candidate sets are capped at ``CANDIDATE_CAP`` per matching round.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from search.analysis import Analyzer, QueryWord, fold, stem, tokenize
+from search.backend import Document, SearchBackend
+from search.highlight import mark_words
+from search.settings import (
+    ARRAY_FIELDS,
+    NUMERIC_FIELDS,
+    SCALAR_FIELDS,
+    SEARCHABLE_ATTRIBUTES,
+    TYPO_ONE,
+    TYPO_TWO,
+)
+from search.types import (
+    And,
+    Eq,
+    Exists,
+    Filter,
+    GeoPoint,
+    Hit,
+    In,
+    IndexStats,
+    Not,
+    Or,
+    Range,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailableError,
+    SortOrder,
+)
+
+CANDIDATE_CAP = 1000
+EARTH_RADIUS_M = 6_371_008.8
+_SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
+
+
+def haversine_m(a: GeoPoint, lat: float, lng: float) -> float:
+    p1, p2 = math.radians(a.lat), math.radians(lat)
+    dp, dl = p2 - p1, math.radians(lng - a.lng)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def typo_budget(word: str) -> int:
+    if len(word) >= TYPO_TWO:
+        return 2
+    if len(word) >= TYPO_ONE:
+        return 1
+    return 0
+
+
+@dataclass(frozen=True)
+class _Alternative:
+    term: str
+    typos: int
+    prefix: bool = False
+
+
+@dataclass
+class _WordMatch:
+    """The alternatives of one query word: single terms, or all parts of a compound."""
+
+    word: QueryWord
+    alternatives: list[_Alternative]
+    parts: tuple[str, ...]
+
+    def fts(self) -> str:
+        options = [f'"{a.term}"{"*" if a.prefix else ""}' for a in self.alternatives]
+        if self.parts:
+            options.append("(" + " AND ".join(f'"{p}"' for p in self.parts) + ")")
+        return "(" + " OR ".join(options) + ")"
+
+    def best(self, terms: set[str]) -> int | None:
+        """Fewest typos with which this word matches a document's terms (None: no match)."""
+        found: list[int] = []
+        for alt in self.alternatives:
+            if alt.prefix:
+                if any(t.startswith(alt.term) for t in terms):
+                    found.append(alt.typos)
+            elif alt.term in terms:
+                found.append(alt.typos)
+        if self.parts and all(p in terms for p in self.parts):
+            found.append(0)
+        return min(found) if found else None
+
+
+class EmbeddedBackend(SearchBackend):
+    name = "embedded"
+
+    def __init__(self, *, path: Path | str, analyzer: Analyzer | None = None) -> None:
+        self.path = Path(path)
+        self.analyzer = analyzer or Analyzer()
+        self._write_lock = threading.Lock()
+        self._vocab_cache: tuple[tuple[int, int], list[str]] | None = None
+        self._stop_words: frozenset[str] = frozenset()
+
+    # --- connections and generations ---------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=5, isolation_level=None, check_same_thread=False
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise SearchUnavailableError(f"zoekindex {self.path} niet bereikbaar: {exc}") from exc
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            raise SearchUnavailableError(f"zoekindex {self.path}: {exc}") from exc
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else default
+
+    @staticmethod
+    def _set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def _generation(self, conn: sqlite3.Connection) -> int:
+        active = self._meta(conn, "active")
+        if active is None:
+            with self._write_lock:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    active = self._meta(conn, "active")
+                    if active is None:
+                        self._create_tables(conn, 1)
+                        self._set_meta(conn, "active", "1")
+                        self._set_meta(conn, "version", "0")
+                        active = "1"
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+        return int(active)
+
+    @staticmethod
+    def _create_tables(conn: sqlite3.Connection, g: int) -> None:
+        conn.execute(
+            f"""CREATE TABLE IF NOT EXISTS docs_{g} (
+                rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL,
+                name_sort TEXT NOT NULL, municipality TEXT, access TEXT, cost TEXT,
+                organization TEXT, place TEXT, admission_status TEXT,
+                age_min REAL, age_max REAL, lat REAL, lng REAL, terms TEXT NOT NULL)"""
+        )
+        conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{g}_name ON docs_{g}(name_sort)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{g}_geo ON docs_{g}(lat, lng)")
+        for column in ("municipality", "access", "cost", "organization", "place"):
+            conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{g}_{column} ON docs_{g}({column})")
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS vals_{g} (doc INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL)"
+        )
+        conn.execute(f"CREATE INDEX IF NOT EXISTS vals_{g}_fv ON vals_{g}(field, value, doc)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS vals_{g}_doc ON vals_{g}(doc)")
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS fts_{g} USING fts5(search_terms, "
+            "tokenize = 'unicode61 remove_diacritics 2')"
+        )
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS vocab_{g} USING fts5vocab(fts_{g}, 'row')"
+        )
+
+    @staticmethod
+    def _drop_tables(conn: sqlite3.Connection, g: int) -> None:
+        for table in (f"vocab_{g}", f"fts_{g}", f"vals_{g}", f"docs_{g}"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def _bump(self, conn: sqlite3.Connection) -> None:
+        self._set_meta(conn, "version", str(int(self._meta(conn, "version", "0") or 0) + 1))
+
+    # --- SearchBackend: writing ----------------------------------------------------------
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        with self._connect() as conn:
+            self._generation(conn)
+            self._set_meta(conn, "settings", json.dumps(settings, sort_keys=True))
+        self._stop_words = frozenset(settings.get("stopWords", ()))
+
+    def _settings(self, conn: sqlite3.Connection) -> dict[str, Any]:
+        raw = self._meta(conn, "settings")
+        settings: dict[str, Any] = json.loads(raw) if raw else {}
+        self._stop_words = frozenset(settings.get("stopWords", ()))
+        return settings
+
+    def _row(self, doc: Document) -> tuple[tuple[Any, ...], list[tuple[str, str]], str]:
+        if "id" not in doc:
+            raise ValueError("document without id")
+        geo = doc.get("_geo")
+        lat = lng = None
+        if geo is not None:
+            lat, lng = float(geo["lat"]), float(geo["lng"])
+            if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+                raise ValueError(f"document {doc['id']}: _geo out of range")
+        terms = {
+            attribute: sorted(set(self.analyzer.terms(str(doc.get(attribute) or ""))))
+            for attribute in SEARCHABLE_ATTRIBUTES
+            if attribute != "search_terms"
+        }
+        terms["search_terms"] = sorted(set(str(doc.get("search_terms") or "").split()))
+        terms["name_words"] = tokenize(str(doc.get("name") or ""))
+        row = (
+            str(doc["id"]),
+            json.dumps(doc, ensure_ascii=False),
+            str(doc.get("name_sort") or fold(str(doc.get("name") or ""))),
+            *(
+                doc.get(c)
+                for c in (
+                    "municipality",
+                    "access",
+                    "cost",
+                    "organization",
+                    "place",
+                    "admission_status",
+                )
+            ),
+            doc.get("age_min"),
+            doc.get("age_max"),
+            lat,
+            lng,
+            json.dumps(terms),
+        )
+        values = [(f, str(v)) for f in sorted(ARRAY_FIELDS) for v in doc.get(f) or ()]
+        fts_text = (
+            " ".join(terms["search_terms"])
+            + " "
+            + " ".join(
+                t for a, ts in terms.items() if a not in {"search_terms", "name_words"} for t in ts
+            )
+        )
+        return row, values, fts_text
+
+    def _write(self, conn: sqlite3.Connection, g: int, documents: Sequence[Document]) -> None:
+        prepared = [self._row(d) for d in documents]  # validate everything before writing
+        for row, values, fts_text in prepared:
+            self._remove(conn, g, [row[0]])
+            cursor = conn.execute(
+                f"""INSERT INTO docs_{g}(id, doc, name_sort, municipality, access, cost, organization,
+                    place, admission_status, age_min, age_max, lat, lng, terms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                row,
+            )
+            rowid = cursor.lastrowid
+            conn.executemany(
+                f"INSERT INTO vals_{g}(doc, field, value) VALUES (?, ?, ?)",
+                [(rowid, f, v) for f, v in values],
+            )
+            conn.execute(
+                f"INSERT INTO fts_{g}(rowid, search_terms) VALUES (?, ?)", (rowid, fts_text)
+            )
+
+    @staticmethod
+    def _remove(conn: sqlite3.Connection, g: int, ids: Sequence[str]) -> None:
+        for doc_id in ids:
+            found = conn.execute(f"SELECT rowid FROM docs_{g} WHERE id = ?", (doc_id,)).fetchone()
+            if found:
+                rowid = found[0]
+                conn.execute(f"DELETE FROM fts_{g} WHERE rowid = ?", (rowid,))
+                conn.execute(f"DELETE FROM vals_{g} WHERE doc = ?", (rowid,))
+                conn.execute(f"DELETE FROM docs_{g} WHERE rowid = ?", (rowid,))
+
+    def _transaction(self, work: Any) -> None:
+        with self._write_lock, self._connect() as conn:
+            g = self._generation(conn)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                work(conn, g)
+                self._bump(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def upsert(self, documents: Sequence[Document]) -> None:
+        if documents:
+            self._transaction(lambda conn, g: self._write(conn, g, documents))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._transaction(lambda conn, g: self._remove(conn, g, ids))
+
+    def rebuild(self, settings: dict[str, Any], batches: Iterable[Sequence[Document]]) -> int:
+        with self._connect() as conn:
+            old = self._generation(conn)
+            new = old + 1
+            with self._write_lock:
+                self._drop_tables(conn, new)
+                self._create_tables(conn, new)
+        count = 0
+        for batch in batches:
+            with self._write_lock, self._connect() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._write(conn, new, batch)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            count += len(batch)
+        with self._write_lock, self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            self._set_meta(conn, "settings", json.dumps(settings, sort_keys=True))
+            self._set_meta(conn, "active", str(new))
+            self._bump(conn)
+            conn.execute("COMMIT")
+            self._drop_tables(conn, old)
+        self._stop_words = frozenset(settings.get("stopWords", ()))
+        return count
+
+    # --- SearchBackend: reading ----------------------------------------------------------
+
+    def health(self) -> bool:
+        try:
+            with self._connect() as conn:
+                self._generation(conn)
+            return True
+        except SearchUnavailableError:
+            return False
+
+    def stats(self) -> IndexStats:
+        with self._connect() as conn:
+            g = self._generation(conn)
+            (n,) = conn.execute(f"SELECT COUNT(*) FROM docs_{g}").fetchone()
+        return IndexStats(documents=int(n))
+
+    def _vocabulary(self, conn: sqlite3.Connection, g: int) -> list[str]:
+        key = (g, int(self._meta(conn, "version", "0") or 0))
+        if self._vocab_cache is None or self._vocab_cache[0] != key:
+            terms = [str(r[0]) for r in conn.execute(f"SELECT term FROM vocab_{g}")]
+            self._vocab_cache = (key, terms)
+        return self._vocab_cache[1]
+
+    def _word_matches(self, words: list[QueryWord], vocabulary: list[str]) -> list[_WordMatch]:
+        matches = []
+        vocab_set = set(vocabulary)
+        for w in words:
+            alternatives: dict[str, _Alternative] = {}
+
+            def add(
+                term: str,
+                typos: int,
+                prefix: bool = False,
+                alternatives: dict[str, _Alternative] = alternatives,
+            ) -> None:
+                key = term + ("*" if prefix else "")
+                if key not in alternatives or alternatives[key].typos > typos:
+                    alternatives[key] = _Alternative(term, typos, prefix)
+
+            add(w.stem, 0)
+            add(w.original, 0)
+            if w.is_last:
+                add(w.original, 0, prefix=True)
+                add(w.stem, 0, prefix=True)
+            budget = typo_budget(w.original)
+            if budget and w.stem not in vocab_set and w.original not in vocab_set:
+                for source in {w.stem, w.original}:
+                    for term, distance, _ in process.extract(
+                        source, vocabulary, scorer=OSA.distance, score_cutoff=budget, limit=12
+                    ):
+                        typos = int(distance) + (1 if term[:1] != source[:1] else 0)
+                        if 0 < typos <= budget:
+                            add(term, typos)
+            matches.append(
+                _WordMatch(word=w, alternatives=list(alternatives.values()), parts=w.parts)
+            )
+        return matches
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        with self._connect() as conn:
+            g = self._generation(conn)
+            self._settings(conn)
+            where, params = self._where(query.filter, g)
+            point = query.point
+            if query.geo_radius is not None:
+                where, params = self._bbox(where, params, query)
+            words = [
+                w for w in self.analyzer.query(query.text) if w.original not in self._stop_words
+            ] or (self.analyzer.query(query.text))
+            if words:
+                return self._text_search(conn, g, query, words, where, params, point)
+            return self._browse(conn, g, query, where, params, point)
+
+    # filters -------------------------------------------------------------------------------
+
+    def _where(self, node: Filter | None, g: int) -> tuple[str, list[Any]]:
+        if node is None:
+            return "1", []
+        if isinstance(node, And | Or):
+            parts = [self._where(item, g) for item in node.items]
+            if not parts:
+                return ("1", []) if isinstance(node, And) else ("0", [])
+            joiner = " AND " if isinstance(node, And) else " OR "
+            return "(" + joiner.join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
+        if isinstance(node, Not):
+            inner, ps = self._where(node.item, g)
+            return f"NOT ({inner})", ps
+        field = node.field
+        if field in ARRAY_FIELDS:
+            if isinstance(node, Eq):
+                return f"d.rowid IN (SELECT doc FROM vals_{g} WHERE field = ? AND value = ?)", [
+                    field,
+                    str(node.value),
+                ]
+            if isinstance(node, In):
+                if not node.values:
+                    return "0", []
+                marks = ", ".join("?" for _ in node.values)
+                return (
+                    f"d.rowid IN (SELECT doc FROM vals_{g} WHERE field = ? AND value IN ({marks}))",
+                    [field, *(str(v) for v in node.values)],
+                )
+            if isinstance(node, Exists):
+                return f"d.rowid IN (SELECT doc FROM vals_{g} WHERE field = ?)", [field]
+            raise ValueError(f"filter {type(node).__name__} werkt niet op lijstveld {field}")
+        column = _SCALAR_COLUMNS.get(field)
+        if column is None:
+            raise ValueError(f"onbekend filterveld: {field}")
+        if isinstance(node, Eq):
+            return f"d.{column} = ?", [node.value]
+        if isinstance(node, In):
+            if not node.values:
+                return "0", []
+            return f"d.{column} IN ({', '.join('?' for _ in node.values)})", list(node.values)
+        if isinstance(node, Exists):
+            return f"d.{column} IS NOT NULL", []
+        if isinstance(node, Range):
+            if field not in NUMERIC_FIELDS:
+                raise ValueError(f"bereikfilter alleen op getallen, niet op {field}")
+            clauses, values = [], []
+            if node.gte is not None:
+                clauses.append(f"d.{column} >= ?")
+                values.append(node.gte)
+            if node.lte is not None:
+                clauses.append(f"d.{column} <= ?")
+                values.append(node.lte)
+            return "(" + (" AND ".join(clauses) or "1") + ")", values
+        raise ValueError(f"onbekend filter: {node!r}")
+
+    @staticmethod
+    def _bbox(where: str, params: list[Any], query: SearchQuery) -> tuple[str, list[Any]]:
+        assert query.geo_radius is not None
+        c, r = query.geo_radius.center, query.geo_radius.radius_m
+        dlat = math.degrees(r / EARTH_RADIUS_M)
+        dlng = math.degrees(r / (EARTH_RADIUS_M * max(math.cos(math.radians(c.lat)), 1e-6)))
+        clause = "d.lat BETWEEN ? AND ? AND d.lng BETWEEN ? AND ?"
+        return f"({where}) AND {clause}", [
+            *params,
+            c.lat - dlat,
+            c.lat + dlat,
+            c.lng - dlng,
+            c.lng + dlng,
+        ]
+
+    # searching -----------------------------------------------------------------------------
+
+    def _text_search(
+        self,
+        conn: sqlite3.Connection,
+        g: int,
+        query: SearchQuery,
+        words: list[QueryWord],
+        where: str,
+        params: list[Any],
+        point: GeoPoint | None,
+    ) -> SearchResult:
+        matches = self._word_matches(words, self._vocabulary(conn, g))
+        wanted = query.page * query.per_page
+        ranked: list[tuple[tuple[Any, ...], int, str, float | None, list[_WordMatch]]] = []
+        seen: set[int] = set()
+        for level in range(len(matches), 0, -1):  # matching strategy "last"
+            used = matches[:level]
+            expression = " AND ".join(m.fts() for m in used)
+            rows = conn.execute(
+                f"""SELECT d.rowid, d.doc, d.terms, d.name_sort, d.lat, d.lng, fts_{g}.rank
+                    FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid
+                    WHERE fts_{g} MATCH ? AND {where}
+                    ORDER BY fts_{g}.rank LIMIT {CANDIDATE_CAP}""",
+                [expression, *params],
+            ).fetchall()
+            for rowid, doc, terms_json, name_sort, lat, lng, bm25 in rows:
+                if rowid in seen:
+                    continue
+                distance = None
+                if point is not None and lat is not None:
+                    distance = haversine_m(point, lat, lng)
+                if query.geo_radius is not None and (
+                    distance is None or distance > query.geo_radius.radius_m
+                ):
+                    continue
+                terms = json.loads(terms_json)
+                all_terms = set(terms["search_terms"])
+                typos = 0
+                attribute = 0
+                for m in used:
+                    best = m.best(all_terms)
+                    typos += best or 0
+                    attribute += next(
+                        (
+                            i
+                            for i, a in enumerate(SEARCHABLE_ATTRIBUTES)
+                            if m.best(set(terms.get(a, ()))) is not None
+                        ),
+                        len(SEARCHABLE_ATTRIBUTES),
+                    )
+                exact = sum(1 for m in used if m.word.original in terms["name_words"])
+                if query.sort is SortOrder.name:
+                    sort_key: Any = name_sort
+                elif query.sort is SortOrder.distance:
+                    sort_key = distance if distance is not None else math.inf
+                else:
+                    sort_key = 0
+                key = (-level, typos, attribute, sort_key, -exact, bm25, name_sort)
+                seen.add(rowid)
+                ranked.append((key, rowid, doc, distance, used))
+            if len(ranked) >= wanted:
+                break
+        ranked.sort(key=lambda item: item[0])
+        facets = self._facets(conn, g, query.facets, [r[1] for r in ranked])
+        start = (query.page - 1) * query.per_page
+        hits = []
+        for _key, _rowid, doc, distance, used in ranked[start : start + query.per_page]:
+            document = json.loads(doc)
+            hits.append(
+                Hit(
+                    id=document["id"],
+                    document=document,
+                    distance_m=distance,
+                    highlight=self._highlight(document, used),
+                )
+            )
+        return SearchResult(hits=hits, total=len(ranked), facets=facets)
+
+    def _browse(
+        self,
+        conn: sqlite3.Connection,
+        g: int,
+        query: SearchQuery,
+        where: str,
+        params: list[Any],
+        point: GeoPoint | None,
+    ) -> SearchResult:
+        """No text: every document that passes the filters, by name or by distance."""
+        start = (query.page - 1) * query.per_page
+        needs_python = query.geo_radius is not None or query.sort is SortOrder.distance
+        if not needs_python:
+            (total,) = conn.execute(
+                f"SELECT COUNT(*) FROM docs_{g} AS d WHERE {where}", params
+            ).fetchone()
+            rows = conn.execute(
+                f"SELECT d.doc, d.lat, d.lng FROM docs_{g} AS d WHERE {where} ORDER BY d.name_sort, d.id LIMIT ? OFFSET ?",
+                [*params, query.per_page, start],
+            ).fetchall()
+            facets = self._facets_where(conn, g, query.facets, where, params)
+            hits = [self._plain_hit(doc, lat, lng, point) for doc, lat, lng in rows]
+            return SearchResult(hits=hits, total=int(total), facets=facets)
+        candidates = []
+        for rowid, name_sort, lat, lng in conn.execute(
+            f"SELECT d.rowid, d.name_sort, d.lat, d.lng FROM docs_{g} AS d WHERE {where}", params
+        ):
+            distance = (
+                haversine_m(point, lat, lng) if point is not None and lat is not None else None
+            )
+            if query.geo_radius is not None and (
+                distance is None or distance > query.geo_radius.radius_m
+            ):
+                continue
+            order = (
+                (distance if distance is not None else math.inf)
+                if query.sort is SortOrder.distance
+                else 0
+            )
+            candidates.append(((order, name_sort), rowid))
+        candidates.sort()
+        page = [rowid for _, rowid in candidates[start : start + query.per_page]]
+        docs = {
+            r[0]: (r[1], r[2], r[3])
+            for r in conn.execute(
+                f"SELECT rowid, doc, lat, lng FROM docs_{g} WHERE rowid IN (SELECT value FROM json_each(?))",
+                [json.dumps(page)],
+            )
+        }
+        hits = [self._plain_hit(docs[r][0], docs[r][1], docs[r][2], point) for r in page]
+        facets = self._facets(conn, g, query.facets, [rowid for _, rowid in candidates])
+        return SearchResult(hits=hits, total=len(candidates), facets=facets)
+
+    @staticmethod
+    def _plain_hit(doc: str, lat: float | None, lng: float | None, point: GeoPoint | None) -> Hit:
+        document = json.loads(doc)
+        distance = (
+            haversine_m(point, lat, lng)
+            if point is not None and lat is not None and lng is not None
+            else None
+        )
+        return Hit(id=document["id"], document=document, distance_m=distance, highlight={})
+
+    # facets and highlights -------------------------------------------------------------------
+
+    def _facets(
+        self, conn: sqlite3.Connection, g: int, fields: Sequence[str], rowids: list[int]
+    ) -> dict[str, dict[str, int]]:
+        if not fields:
+            return {}
+        return self._facets_where(
+            conn, g, fields, "d.rowid IN (SELECT value FROM json_each(?))", [json.dumps(rowids)]
+        )
+
+    @staticmethod
+    def _facets_where(
+        conn: sqlite3.Connection, g: int, fields: Sequence[str], where: str, params: list[Any]
+    ) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        for field in fields:
+            if field in ARRAY_FIELDS:
+                rows = conn.execute(
+                    f"""SELECT v.value, COUNT(*) FROM vals_{g} AS v JOIN docs_{g} AS d ON d.rowid = v.doc
+                        WHERE v.field = ? AND {where} GROUP BY v.value""",
+                    [field, *params],
+                ).fetchall()
+            elif field in _SCALAR_COLUMNS:
+                rows = conn.execute(
+                    f"SELECT d.{_SCALAR_COLUMNS[field]}, COUNT(*) FROM docs_{g} AS d WHERE {where} "
+                    f"AND d.{_SCALAR_COLUMNS[field]} IS NOT NULL GROUP BY 1",
+                    params,
+                ).fetchall()
+            else:
+                raise ValueError(f"onbekend facetveld: {field}")
+            result[field] = {str(value): int(count) for value, count in rows}
+        return result
+
+    @staticmethod
+    def _highlight(document: Document, used: list[_WordMatch]) -> dict[str, str]:
+        exact = {a.term for m in used for a in m.alternatives if not a.prefix}
+        exact |= {p for m in used for p in m.parts}
+        prefixes = [a.term for m in used for a in m.alternatives if a.prefix]
+        originals = {m.word.original for m in used}
+
+        def matches(folded: str, stemmed: str) -> bool:
+            return (
+                folded in originals
+                or stemmed in exact
+                or folded in exact
+                or any(folded.startswith(p) for p in prefixes)
+            )
+
+        return {
+            field: mark_words(str(document.get(field) or ""), matches)
+            for field in ("name", "summary")
+        }
+
+
+def stem_terms(text: str) -> list[str]:
+    """Stems of the words of ``text`` (used by tests and the suggest endpoint)."""
+    return [stem(w) for w in tokenize(text)]
