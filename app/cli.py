@@ -202,7 +202,6 @@ def search_reindex() -> None:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from app.indexing.service import reindex
     from app.services.models import Service
 
     engine = _search_engine()
@@ -210,11 +209,7 @@ def search_reindex() -> None:
         total = session.exec(select(func.count()).select_from(Service)).one()
     with _progress("Indexeren") as progress:
         task = progress.add_task("reindex", total=total)
-        count = reindex(
-            sessions=engine.sessions,
-            backend=engine.backend,
-            progress=lambda n: progress.advance(task, n),
-        )
+        count = engine.reindex(progress=lambda n: progress.advance(task, n))
         progress.update(task, completed=total)
     console.print(
         f"Zoekindex opnieuw opgebouwd: {count} openbare voorzieningen ({engine.backend_name})."

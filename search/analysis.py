@@ -209,10 +209,17 @@ _NO_WORD_AFTER_S = frozenset("bcdfgrvz")
 
 
 class CompoundSplitter:
-    """Splits Dutch compounds into known parts (with the linking -s-, -e-, -en-)."""
+    """Splits Dutch compounds into known parts (with the linking -s-, -e-, -en-).
 
-    def __init__(self, vocabulary: Iterable[str]) -> None:
-        self.words = frozenset(w for w in vocabulary if len(w) >= MIN_PART and w not in STOP_WORDS)
+    Known parts are the taxonomy's words (from 3 letters: "dag", "wmo") and the words of the
+    indexed texts themselves (from 4 letters), so "kringloopwinkel" splits into
+    kringloop + winkel when both occur somewhere.
+    """
+
+    def __init__(self, vocabulary: Iterable[str], corpus: Iterable[str] = ()) -> None:
+        words = {w for w in vocabulary if len(w) >= MIN_PART}
+        words |= {w for w in corpus if len(w) >= MIN_LAST_PART}
+        self.words = frozenset(words - STOP_WORDS)
 
     def split(self, word: str) -> list[str]:
         """All parts, atomic and intermediate: schuldhulpverlening → schuldhulp, schuld, hulp, verlening."""
@@ -226,6 +233,11 @@ class CompoundSplitter:
             if inner and len(inner) > 1:
                 out.extend(inner)
         return list(dict.fromkeys(out))
+
+    def top_level(self, word: str) -> list[str]:
+        """The parts of one split, without the intermediate ones: schuld + hulp + verlening."""
+        parts = self._split(word, depth=0)
+        return parts if parts and len(parts) > 1 else []
 
     def _split(self, word: str, depth: int) -> list[str] | None:
         if depth > 3:
@@ -261,20 +273,30 @@ class QueryWord:
     original: str  # folded word as typed
     stem: str
     parts: tuple[str, ...]  # stems of compound parts (empty when not a compound)
-    is_last: bool  # prefix search applies to the last word
+    is_last: bool  # prefix search applies to the word typed last
+    position: int = 0  # where the word stood in the query
 
 
 class Analyzer:
-    """Analysis with the vocabulary of one taxonomy (compound dictionary and variants)."""
+    """Analysis with the vocabulary of one taxonomy and the words of the indexed texts.
+
+    ``vocabulary``: the taxonomy's labels and lay words — the words of needs. ``corpus``:
+    the words of the indexed texts (names, descriptions), for the compound dictionary.
+    """
 
     def __init__(
-        self, *, vocabulary: Iterable[str] = (), variants: Iterable[Iterable[str]] = ()
+        self,
+        *,
+        vocabulary: Iterable[str] = (),
+        variants: Iterable[Iterable[str]] = (),
+        corpus: Iterable[str] = (),
     ) -> None:
         words: set[str] = set()
         variant_groups = [list(g) for g in variants]
         for entry in [*vocabulary, *(v for g in variant_groups for v in g)]:
             words.update(tokenize(entry))
-        self.splitter = CompoundSplitter(words)
+        self.need_stems = frozenset(stem(w) for w in words if w not in STOP_WORDS)
+        self.splitter = CompoundSplitter(words, corpus)
         # variant phrases ("schuld hulp") → the stems of every spelling in the group
         self.variants: dict[str, frozenset[str]] = {}
         for group in variant_groups:
@@ -284,12 +306,19 @@ class Analyzer:
                 self.variants[spelling] = stems
 
     def terms(self, text: str) -> list[str]:
-        """Index terms of ``text``: stems of every word plus stems of compound parts."""
+        """Index terms of ``text``: every word, its stem, and the stems of its compound parts.
+
+        The unstemmed word is kept so typo tolerance can compare whole words
+        ("eenzaamheit" is one typo from "eenzaamheid", far from the stem "eenzam").
+        """
         out: list[str] = []
         for word in tokenize(text):
             if word in STOP_WORDS:
                 continue
-            out.append(stem(word))
+            stemmed = stem(word)
+            out.append(stemmed)
+            if stemmed != word:
+                out.append(word)
             out.extend(stem(p) for p in self.splitter.split(word))
         return out
 
@@ -305,18 +334,43 @@ class Analyzer:
                     seen.setdefault(s, None)
         return " ".join(seen)
 
+    def is_need(self, word: str) -> bool:
+        """Is this a word of needs (a taxonomy label or lay word, or a compound of them)?"""
+        return stem(word) in self.need_stems or any(
+            stem(p) in self.need_stems for p in self.splitter.split(word)
+        )
+
     def query(self, text: str) -> list[QueryWord]:
+        """Query words without stop words, need words first.
+
+        Both backends drop words from the end when not every word matches (matching strategy
+        "last"), so "mijn moeder wordt vergeetachtig" keeps "vergeetachtig" and drops "moeder".
+        The word typed last keeps prefix search.
+        """
         words = tokenize(text)[:32]
         meaningful = [w for w in words if w not in STOP_WORDS] or words
-        result = []
-        for i, word in enumerate(meaningful):
-            parts = tuple(stem(p) for p in self.splitter.split(word))
-            result.append(
-                QueryWord(
-                    original=word, stem=stem(word), parts=parts, is_last=i == len(meaningful) - 1
-                )
+        # A compound the indexed texts never use is searched as its parts, so that
+        # "mantelzorgondersteuning" still finds "mantelzorg" when no text has the whole word.
+        expanded: list[str] = []
+        for word in meaningful:
+            parts = self.splitter.top_level(word)
+            if parts and word not in self.splitter.words:
+                expanded.extend(parts)
+            else:
+                expanded.append(word)
+        meaningful = expanded
+        last = len(meaningful) - 1
+        ordered = sorted(range(len(meaningful)), key=lambda i: not self.is_need(meaningful[i]))
+        return [
+            QueryWord(
+                original=meaningful[i],
+                stem=stem(meaningful[i]),
+                parts=tuple(stem(p) for p in self.splitter.split(meaningful[i])),
+                is_last=i == last,
+                position=i,
             )
-        return result
+            for i in ordered
+        ]
 
     def query_variants(self, text: str) -> frozenset[str]:
         """Stems of variant groups whose phrase occurs in the query ("schuld hulp")."""

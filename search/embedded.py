@@ -19,6 +19,7 @@ rule; candidate sets are capped at ``CANDIDATE_CAP`` per matching round.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import sqlite3
@@ -62,6 +63,8 @@ from search.types import (
 )
 
 CANDIDATE_CAP = 1000
+COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
+LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
 EARTH_RADIUS_M = 6_371_008.8
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
 
@@ -102,6 +105,16 @@ class _WordMatch:
             options.append("(" + " AND ".join(f'"{p}"' for p in self.parts) + ")")
         return "(" + " OR ".join(options) + ")"
 
+    def where(self, ordered: Sequence[str]) -> int | None:
+        """Position of this word's first match in an attribute's terms (None: no match)."""
+        for i, term in enumerate(ordered):
+            for alt in self.alternatives:
+                if term == alt.term or (alt.prefix and term.startswith(alt.term)):
+                    return i
+        if self.parts and all(p in ordered for p in self.parts):
+            return max(ordered.index(p) for p in self.parts)
+        return None
+
     def best(self, terms: set[str]) -> int | None:
         """Fewest typos with which this word matches a document's terms (None: no match)."""
         found: list[int] = []
@@ -116,6 +129,28 @@ class _WordMatch:
         return min(found) if found else None
 
 
+class _Vocabulary:
+    """The index's terms, with a reversed sorted copy to find compounds by their head."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.terms = terms
+        self.known = frozenset(terms)
+        self._reversed = sorted(t[::-1] for t in terms)
+
+    def ending_with(self, head: str, limit: int = 20) -> list[str]:
+        key = head[::-1]
+        start = bisect.bisect_left(self._reversed, key)
+        found: list[str] = []
+        for rev in self._reversed[start : start + 200]:
+            if not rev.startswith(key):
+                break
+            if len(rev) >= len(key) + COMPOUND_HEAD_MIN - 1:  # a real modifier before the head
+                found.append(rev[::-1])
+            if len(found) >= limit:
+                break
+        return found
+
+
 class EmbeddedBackend(SearchBackend):
     name = "embedded"
 
@@ -123,7 +158,7 @@ class EmbeddedBackend(SearchBackend):
         self.path = Path(path)
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
-        self._vocab_cache: tuple[tuple[int, int], list[str]] | None = None
+        self._vocab_cache: tuple[tuple[int, int], _Vocabulary] | None = None
         self._stop_words: frozenset[str] = frozenset()
 
     # --- connections and generations ---------------------------------------------------
@@ -237,8 +272,8 @@ class EmbeddedBackend(SearchBackend):
             lat, lng = float(geo["lat"]), float(geo["lng"])
             if not (-90 <= lat <= 90 and -180 <= lng <= 180):
                 raise ValueError(f"document {doc['id']}: _geo out of range")
-        terms = {
-            attribute: sorted(set(self.analyzer.terms(str(doc.get(attribute) or ""))))
+        terms = {  # in order of appearance: the position of a match counts (wordPosition)
+            attribute: list(dict.fromkeys(self.analyzer.terms(str(doc.get(attribute) or ""))))
             for attribute in SEARCHABLE_ATTRIBUTES
             if attribute != "search_terms"
         }
@@ -368,16 +403,16 @@ class EmbeddedBackend(SearchBackend):
             (n,) = conn.execute(f"SELECT COUNT(*) FROM docs_{g}").fetchone()
         return IndexStats(documents=int(n))
 
-    def _vocabulary(self, conn: sqlite3.Connection, g: int) -> list[str]:
+    def _vocabulary(self, conn: sqlite3.Connection, g: int) -> _Vocabulary:
         key = (g, int(self._meta(conn, "version", "0") or 0))
         if self._vocab_cache is None or self._vocab_cache[0] != key:
             terms = [str(r[0]) for r in conn.execute(f"SELECT term FROM vocab_{g}")]
-            self._vocab_cache = (key, terms)
+            self._vocab_cache = (key, _Vocabulary(terms))
         return self._vocab_cache[1]
 
-    def _word_matches(self, words: list[QueryWord], vocabulary: list[str]) -> list[_WordMatch]:
+    def _word_matches(self, words: list[QueryWord], vocab: _Vocabulary) -> list[_WordMatch]:
         matches = []
-        vocab_set = set(vocabulary)
+        vocabulary, vocab_set = vocab.terms, vocab.known
         for w in words:
             alternatives: dict[str, _Alternative] = {}
 
@@ -393,7 +428,9 @@ class EmbeddedBackend(SearchBackend):
 
             add(w.stem, 0)
             add(w.original, 0)
-            if w.is_last:
+            if w.is_last or len(w.original) >= LONG_WORD_PREFIX:
+                # prefix on the last word (search as you type); long words also match as the
+                # start of a longer compound ("arbeidstraining" → arbeidstrainingscentrum)
                 add(w.original, 0, prefix=True)
                 add(w.stem, 0, prefix=True)
             budget = typo_budget(w.original)
@@ -405,9 +442,23 @@ class EmbeddedBackend(SearchBackend):
                         typos = int(distance) + (1 if term[:1] != source[:1] else 0)
                         if 0 < typos <= budget:
                             add(term, typos)
+            # Dutch compounds are head-final: "taxi" also finds "regiotaxi" (as a typo, so
+            # the word itself ranks first).
+            if len(w.original) >= COMPOUND_HEAD_MIN:
+                for term in vocab.ending_with(w.original):
+                    add(term, 1)
             matches.append(
                 _WordMatch(word=w, alternatives=list(alternatives.values()), parts=w.parts)
             )
+        # Consecutive words may be one word split in two ("zwem les", "kring loop"): like
+        # Meilisearch, also try them concatenated, as a prefix ("kringloop" → kringloopwinkel).
+        by_position = {m.word.position: m for m in matches}
+        for position, first in by_position.items():
+            second = by_position.get(position + 1)
+            if second is not None:
+                joined = _Alternative(first.word.original + second.word.original, 0, prefix=True)
+                first.alternatives.append(joined)
+                second.alternatives.append(joined)
         return matches
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -536,17 +587,19 @@ class EmbeddedBackend(SearchBackend):
                 all_terms = set(terms["search_terms"])
                 typos = 0
                 attribute = 0
+                position = 0
                 for m in used:
-                    best = m.best(all_terms)
-                    typos += best or 0
-                    attribute += next(
+                    typos += m.best(all_terms) or 0
+                    found_at = next(
                         (
-                            i
+                            (i, found)
                             for i, a in enumerate(SEARCHABLE_ATTRIBUTES)
-                            if m.best(set(terms.get(a, ()))) is not None
+                            if (found := m.where(terms.get(a, ()))) is not None
                         ),
-                        len(SEARCHABLE_ATTRIBUTES),
+                        (len(SEARCHABLE_ATTRIBUTES), 0),
                     )
+                    attribute += found_at[0]
+                    position += found_at[1]
                 exact = sum(1 for m in used if m.word.original in terms["name_words"])
                 if query.sort is SortOrder.name:
                     sort_key: Any = name_sort
@@ -554,7 +607,7 @@ class EmbeddedBackend(SearchBackend):
                     sort_key = distance if distance is not None else math.inf
                 else:
                     sort_key = 0
-                key = (-level, typos, attribute, sort_key, -exact, bm25, name_sort)
+                key = (-level, typos, attribute, position, sort_key, -exact, bm25, name_sort)
                 seen.add(rowid)
                 ranked.append((key, rowid, doc, distance, used))
             if len(ranked) >= wanted:

@@ -20,6 +20,7 @@ SEARCHABLE_ATTRIBUTES = [
     "summary",
     "organization_name",
     "description",
+    "theme_words",  # lay words of the themes, primary theme first (wordPosition matters)
     "search_terms",
 ]
 # Array fields match when any element matches.

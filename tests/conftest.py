@@ -30,7 +30,6 @@ from app.cli import alembic_config
 from app.core.config import Environment, Settings
 from app.core.db import build_engine, get_session, run_after_commit
 from app.indexing.engine import SearchEngine
-from app.indexing.service import reindex
 from app.main import create_app
 from app.municipalities.service import (
     load_municipality,
@@ -139,7 +138,7 @@ def demo_index(demo_engine: Engine, tmp_path_factory: pytest.TempPathFactory) ->
     """The embedded search index of the demo data, built once per backend."""
     path = tmp_path_factory.mktemp("demo-index") / "search-index.db"
     search = SearchEngine(settings=make_settings(index_path=str(path)), engine=demo_engine)
-    reindex(sessions=search.sessions, backend=search.backend)
+    search.reindex()
     return path
 
 

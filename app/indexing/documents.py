@@ -18,7 +18,7 @@ from app.organizations.models import Organization
 from app.services.models import ExtentType, Service, ServiceArea, ServiceAtLocation, ServiceTerm
 from app.taxonomy.models import Taxonomy, TaxonomyTerm
 from app.taxonomy.service import TaxonomyKey, read_taxonomy_file
-from search.analysis import Analyzer, fold
+from search.analysis import Analyzer, fold, tokenize
 
 SUMMARY_MAX = 200
 
@@ -47,20 +47,29 @@ def _variants() -> tuple[tuple[str, ...], ...]:
 
 
 def build_analyzer(session: Session) -> Analyzer:
-    """Analyzer with the taxonomy's current vocabulary (labels and lay words) and variants."""
+    """Analyzer with the taxonomy's vocabulary (labels, lay words, variants) and, for the
+    compound dictionary, the words of the public services' names and descriptions."""
     vocabulary: list[str] = []
     for term in session.exec(select(TaxonomyTerm)):
         vocabulary.append(term.label)
         vocabulary.extend(term.words)
-    return Analyzer(vocabulary=vocabulary, variants=_variants())
+    corpus: set[str] = set()
+    texts = session.exec(
+        select(Service.name, Service.description, Organization.name)
+        .join(Organization, col(Organization.id) == col(Service.organization_id))
+        .where(service_is_public())
+    )
+    for name, description, org_name in texts:
+        corpus.update(tokenize(f"{name} {description or ''} {org_name}"))
+    return Analyzer(vocabulary=vocabulary, variants=_variants(), corpus=corpus)
 
 
 class DocumentBuilder:
     """Builds documents in batches with a fixed number of queries per batch."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, analyzer: Analyzer | None = None) -> None:
         self.session = session
-        self.analyzer = build_analyzer(session)
+        self.analyzer = analyzer or build_analyzer(session)
         self._areas_cache: dict[uuid.UUID, tuple[list[str], list[str]]] = {}
         terms = session.exec(
             select(TaxonomyTerm, Taxonomy.slug).join(
@@ -198,7 +207,7 @@ class DocumentBuilder:
             point = next((loc for loc in located if loc.latitude is not None), None)
 
             theme_labels = "; ".join(t.label for t in themes)
-            lay_words = " ".join(w for t in themes for w in t.words)
+            lay_words = " ".join(w for t in themes for w in t.words)  # primary theme first
             doc: dict[str, Any] = {
                 "id": str(s.id),
                 "slug": s.slug,
@@ -210,6 +219,7 @@ class DocumentBuilder:
                 "municipality": municipalities[s.municipality_id].slug,
                 "themes": [t.slug for t in themes],
                 "theme_labels": theme_labels,
+                "theme_words": lay_words,
                 "target_groups": [t.slug for t in groups],
                 "access": access[0].slug if access else None,
                 "cost": cost[0].slug if cost else None,

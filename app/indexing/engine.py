@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from app.core.config import SearchBackendName, Settings
 from app.indexing.documents import build_analyzer
-from app.indexing.service import DrainReport, current_settings, drain, pending_count
+from app.indexing.service import DrainReport, current_settings, drain, pending_count, reindex
+from search.analysis import Analyzer
 from search.backend import SearchBackend
 from search.types import SearchQuery, SearchResult
 
@@ -28,18 +29,18 @@ class SearchEngine:
         *,
         settings: Settings,
         engine: Engine,
-        backend_factory: Callable[[Session], SearchBackend] | None = None,
+        backend_factory: Callable[[Session, Analyzer], SearchBackend] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions: Callable[[], Session] = lambda: Session(engine, expire_on_commit=False)
         self._factory = backend_factory or self._default_factory
         self._backend: SearchBackend | None = None
+        self._analyzer: Analyzer | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _default_factory(self, session: Session) -> SearchBackend:
-        analyzer = build_analyzer(session)
+    def _default_factory(self, session: Session, analyzer: Analyzer) -> SearchBackend:
         if self.settings.search_backend is SearchBackendName.meilisearch:
             from search.meili import MeilisearchBackend
 
@@ -61,25 +62,57 @@ class SearchEngine:
         return EmbeddedBackend(path=self.settings.search_index_path, analyzer=analyzer)
 
     @property
+    def analyzer(self) -> Analyzer:
+        """Built once per process from the taxonomy and the indexed texts (a reindex or a
+        restart picks up new compound parts)."""
+        if self._analyzer is None:
+            with self._lock:
+                if self._analyzer is None:
+                    with self.sessions() as session:
+                        self._analyzer = build_analyzer(session)
+        return self._analyzer
+
+    @property
     def backend(self) -> SearchBackend:
         if self._backend is None:
+            analyzer = self.analyzer
             with self._lock:
                 if self._backend is None:
                     with self.sessions() as session:
-                        backend = self._factory(session)
+                        backend = self._factory(session, analyzer)
                     backend.apply_settings(current_settings())
                     self._backend = backend
         return self._backend
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
+        with self._lock:
+            with self.sessions() as session:
+                self._analyzer = build_analyzer(session)
+            if self._backend is not None and hasattr(self._backend, "analyzer"):
+                self._backend.analyzer = self._analyzer
+        return reindex(
+            sessions=self.sessions, backend=self.backend, progress=progress, analyzer=self.analyzer
+        )
 
     def search(self, query: SearchQuery) -> SearchResult:
         return self.backend.search(query)
 
     def sync(self, service_ids: Iterable[uuid.UUID]) -> DrainReport:
         """Send what these services look like now (called right after a commit)."""
-        return drain(sessions=self.sessions, backend=self.backend, only=list(service_ids))
+        return drain(
+            sessions=self.sessions,
+            backend=self.backend,
+            only=list(service_ids),
+            analyzer=self.analyzer,
+        )
 
     def drain(self, *, retry_now: bool = False) -> DrainReport:
-        return drain(sessions=self.sessions, backend=self.backend, retry_now=retry_now)
+        return drain(
+            sessions=self.sessions,
+            backend=self.backend,
+            retry_now=retry_now,
+            analyzer=self.analyzer,
+        )
 
     def backlog(self) -> int:
         with self.sessions() as session:

@@ -24,6 +24,7 @@ from app.core.models import utcnow
 from app.indexing.documents import DocumentBuilder
 from app.indexing.models import SearchOutbox
 from app.services.models import Service, ServiceAtLocation, ServiceTerm
+from search.analysis import Analyzer
 from search.backend import SearchBackend
 from search.settings import index_settings, synonyms_from_variants
 
@@ -110,10 +111,14 @@ def _claim(session: Session, *, limit: int, only: Sequence[uuid.UUID] | None) ->
 
 
 def sync_batch(
-    *, session: Session, backend: SearchBackend, service_ids: Sequence[uuid.UUID]
+    *,
+    session: Session,
+    backend: SearchBackend,
+    service_ids: Sequence[uuid.UUID],
+    analyzer: Analyzer | None = None,
 ) -> None:
     """Send the current state of these services: upsert public ones, delete the rest."""
-    documents = DocumentBuilder(session).build(service_ids)
+    documents = DocumentBuilder(session, analyzer).build(service_ids)
     upserts = [doc for doc in documents.values() if doc is not None]
     deletes = [str(sid) for sid, doc in documents.items() if doc is None]
     if upserts:
@@ -129,6 +134,7 @@ def drain(
     limit: int = 10_000,
     only: Sequence[uuid.UUID] | None = None,
     retry_now: bool = False,
+    analyzer: Analyzer | None = None,
 ) -> DrainReport:
     """Send pending outbox rows in batches; failures stay with a later retry time."""
     report = DrainReport()
@@ -143,7 +149,9 @@ def drain(
                 break
             service_ids = list(dict.fromkeys(r.service_id for r in rows))
             try:
-                sync_batch(session=session, backend=backend, service_ids=service_ids)
+                sync_batch(
+                    session=session, backend=backend, service_ids=service_ids, analyzer=analyzer
+                )
             except Exception as exc:  # the engine is down or refused: keep the rows, retry later
                 logger.warning("search sync failed for %d service(s): %s", len(service_ids), exc)
                 for row in rows:
@@ -183,12 +191,12 @@ def run_after_commit(session: Session, engine: Syncer) -> None:
 
 
 def iter_public_batches(
-    *, sessions: SessionFactory, size: int = 500
+    *, sessions: SessionFactory, size: int = 500, analyzer: Analyzer | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """All public services as document batches (for a full reindex)."""
     with sessions() as session:
         ids = list(session.exec(select(Service.id).order_by(col(Service.id))))
-        builder = DocumentBuilder(session)
+        builder = DocumentBuilder(session, analyzer)
         for start in range(0, len(ids), size):
             docs = builder.build(ids[start : start + size])
             yield [d for d in docs.values() if d is not None]
@@ -199,12 +207,13 @@ def reindex(
     sessions: SessionFactory,
     backend: SearchBackend,
     progress: Callable[[int], None] | None = None,
+    analyzer: Analyzer | None = None,
 ) -> int:
     """Build a fresh index (settings first) and swap it in; clears the outbox it covers."""
     started = utcnow()
 
     def batches() -> Iterator[list[dict[str, Any]]]:
-        for batch in iter_public_batches(sessions=sessions):
+        for batch in iter_public_batches(sessions=sessions, analyzer=analyzer):
             yield batch
             if progress:
                 progress(len(batch))

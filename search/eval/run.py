@@ -21,11 +21,17 @@ from app.cli import alembic_config
 from app.core.config import Environment, SearchBackendName, Settings
 from app.core.db import build_engine
 from app.indexing.engine import SearchEngine
-from app.indexing.service import reindex
 from app.search_api.service import SearchParams, build_query
 from app.taxonomy.service import load_taxonomy
 from importers.uithoorn import UithoornImporter
-from search.eval.metrics import DEFAULT_QUERIES_PATH, EvalReport, JudgedQuery, evaluate, format_table, load_queries
+from search.eval.metrics import (
+    DEFAULT_QUERIES_PATH,
+    EvalReport,
+    JudgedQuery,
+    evaluate,
+    format_table,
+    load_queries,
+)
 
 DEMO = Path(__file__).resolve().parents[2] / "importers" / "data" / "uithoorn.json"
 
@@ -78,9 +84,11 @@ def run(backends: list[str], queries_path: Path, k: int = 10) -> dict[str, EvalR
                 meili_index=f"eval_{os.getpid()}",
             )
             search_engine = SearchEngine(settings=settings, engine=engine)
-            reindex(sessions=search_engine.sessions, backend=search_engine.backend)
+            search_engine.reindex()
 
-            def ranked(query: JudgedQuery, search_engine: SearchEngine = search_engine) -> list[str]:
+            def ranked(
+                query: JudgedQuery, search_engine: SearchEngine = search_engine
+            ) -> list[str]:
                 with search_engine.sessions() as session:
                     result = search_engine.search(build_query(session, params_for(query, k)))
                 return [hit.document["slug"] for hit in result.hits]
@@ -106,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, report in reports.items():
             print(f"\n## {name}: per query")
             for row in report.rows:
-                print(f"{row.id:6} {row.kind:12} nDCG={row.ndcg:.3f} recall={row.recall:.3f} n={row.n_results}")
+                print(
+                    f"{row.id:6} {row.kind:12} nDCG={row.ndcg:.3f} recall={row.recall:.3f} n={row.n_results}"
+                )
     return 0
 
 
