@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.db import get_engine
 
 router = APIRouter(prefix="/health", tags=["Gezondheid"])
+BACKLOG_DEGRADED = 100  # outbox rows waiting before readiness says "degraded"
 
 
 class Health(BaseModel):
@@ -26,7 +27,7 @@ def live() -> Health:
 @router.get(
     "/ready",
     operation_id="healthReady",
-    summary="Kan de dienst verzoeken aan? (database bereikbaar)",
+    summary="Kan de dienst verzoeken aan? (database, zoekmachine, achterstand zoekindex)",
     responses={503: {"model": Health, "description": "Niet klaar"}},
 )
 def ready(request: Request) -> JSONResponse:
@@ -37,6 +38,16 @@ def ready(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"unavailable: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    body = Health(status="ok" if healthy else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    if checks["database"] != "ok":
+        body = Health(status="unavailable", checks=checks)
+        return JSONResponse(body.model_dump(), status_code=503)
+    # Search problems degrade the service (search answers 503) but writes and reads go on;
+    # the outbox backlog shows how much the index is behind.
+    search = request.app.state.search
+    status = search.status()
+    checks["search"] = "ok" if status["healthy"] else "unavailable"
+    checks["search_backend"] = status["backend"]
+    checks["search_backlog"] = str(search.backlog())
+    degraded = checks["search"] != "ok" or int(checks["search_backlog"]) > BACKLOG_DEGRADED
+    body = Health(status="degraded" if degraded else "ok", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200)

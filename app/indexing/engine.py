@@ -29,7 +29,7 @@ class SearchEngine:
         *,
         settings: Settings,
         engine: Engine,
-        backend_factory: Callable[[Session, Analyzer], SearchBackend] | None = None,
+        backend_factory: Callable[[Analyzer], SearchBackend] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions: Callable[[], Session] = lambda: Session(engine, expire_on_commit=False)
@@ -40,7 +40,7 @@ class SearchEngine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def _default_factory(self, session: Session, analyzer: Analyzer) -> SearchBackend:
+    def _default_factory(self, analyzer: Analyzer) -> SearchBackend:
         if self.settings.search_backend is SearchBackendName.meilisearch:
             from search.meili import MeilisearchBackend
 
@@ -78,8 +78,7 @@ class SearchEngine:
             analyzer = self.analyzer
             with self._lock:
                 if self._backend is None:
-                    with self.sessions() as session:
-                        backend = self._factory(session, analyzer)
+                    backend = self._factory(analyzer)
                     backend.apply_settings(current_settings())
                     self._backend = backend
         return self._backend
