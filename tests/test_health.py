@@ -13,7 +13,15 @@ def test_live_and_ready(client: TestClient) -> None:
     assert client.get("/health/live").json() == {"status": "ok", "checks": {}}
     ready = client.get("/health/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert ready.json() == {
+        "status": "ok",
+        "checks": {
+            "database": "ok",
+            "search": "ok",
+            "search_backend": "embedded",
+            "search_backlog": "0",
+        },
+    }
 
 
 def test_ready_reports_an_unreachable_database() -> None:
