@@ -8,7 +8,7 @@ SHARED ?= ../shared
 export DATABASE_URL ?= sqlite:///./var/sociale-kaart.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate demo test test-sqlite lint format openapi check-openapi spectral clean
+.PHONY: help install run serve migrate demo test lint format openapi check-openapi spectral eval bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,8 +28,9 @@ migrate: install ## Migrate the database (DATABASE_URL) and load the taxonomy
 	@mkdir -p var
 	$(BIN)/sociale-kaart db upgrade
 
-demo: migrate ## Import the Uithoorn demo data (idempotent)
+demo: migrate ## Import the Uithoorn demo data (idempotent) and build the search index
 	$(BIN)/sociale-kaart import uithoorn importers/data/uithoorn.json
+	$(BIN)/sociale-kaart search reindex
 
 run: demo ## Install, migrate, load the demo data and serve http://127.0.0.1:8000
 	$(BIN)/sociale-kaart serve --host 127.0.0.1 --port 8000
@@ -58,6 +59,12 @@ spectral: ## Lint openapi/openapi.json with the Dutch API Design Rules (needs np
 	@if [ -f $(SHARED)/standards/nl-api-design-rules/spectral.yml ]; then \
 		npx --yes @stoplight/spectral-cli@6 lint --fail-severity=error -r $(SHARED)/standards/nl-api-design-rules/spectral.yml openapi/openapi.json; \
 	else echo "spectral: $(SHARED)/standards/nl-api-design-rules/spectral.yml not found — ADR lint skipped"; fi
+
+eval: install ## Relevance on the judged query set: nDCG@10, recall@10, zero results per backend
+	$(BIN)/python -m search.eval.run
+
+bench: install ## Benchmark search at national size (100k services) through real HTTP; writes bench/RESULTS.md
+	$(BIN)/python -m bench.run
 
 format: install ## Format and auto-fix
 	$(BIN)/ruff format .

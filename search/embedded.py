@@ -35,6 +35,7 @@ from rapidfuzz.distance import OSA
 
 from search.analysis import Analyzer, QueryWord, fold, stem, tokenize
 from search.backend import Document, SearchBackend
+from search.geo import EARTH_RADIUS_M, haversine_m
 from search.highlight import mark_words
 from search.settings import (
     ARRAY_FIELDS,
@@ -65,15 +66,7 @@ from search.types import (
 CANDIDATE_CAP = 1000
 COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
-EARTH_RADIUS_M = 6_371_008.8
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
-
-
-def haversine_m(a: GeoPoint, lat: float, lng: float) -> float:
-    p1, p2 = math.radians(a.lat), math.radians(lat)
-    dp, dl = p2 - p1, math.radians(lng - a.lng)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def typo_budget(word: str) -> int:

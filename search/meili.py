@@ -1,6 +1,6 @@
 """Meilisearch backend: the production engine behind the shared ``SearchBackend`` interface.
 
-Rules this module enforces (see docs ``/work/shared/design/search.md``):
+Rules this module enforces (see shared/design/search.md):
 
 * indexes are always created with ``primaryKey = "id"``; settings are applied before any
   document (``upsert``/``delete`` refuse to run against an index that does not exist, so a
@@ -65,6 +65,7 @@ from meilisearch.models.task import TaskInfo
 
 from search.analysis import Analyzer
 from search.backend import Document, SearchBackend
+from search.geo import haversine_m
 from search.highlight import POST, PRE, from_sentinels
 from search.settings import ARRAY_FIELDS, FILTERABLE_ATTRIBUTES, INDEX_UID, NUMERIC_FIELDS
 from search.types import (
@@ -93,7 +94,6 @@ PRIMARY_KEY = "id"
 HIGHLIGHT_FIELDS = ("name", "summary")
 MATCHING_STRATEGY = "last"
 MAX_QUERY_TERMS = 10  # Meilisearch only considers the first ten words of q
-EARTH_RADIUS_M = 6_371_008.8
 # Field names that may appear in filters and facets: the filterable attributes, minus _geo
 # (geo filtering goes through GeoRadius, never through the filter tree).
 FILTER_FIELDS = frozenset(FILTERABLE_ATTRIBUTES) - {"_geo"}
@@ -269,13 +269,6 @@ def checked_document(document: Mapping[str, Any]) -> dict[str, Any]:
         coords[name] = float(value)
     out["_geo"] = coords
     return out
-
-
-def haversine_m(point: GeoPoint, lat: float, lng: float) -> float:
-    p1, p2 = math.radians(point.lat), math.radians(lat)
-    dp, dl = p2 - p1, math.radians(lng - point.lng)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 # --- the backend ------------------------------------------------------------------------------
