@@ -15,17 +15,13 @@ from search.types import SortOrder
 
 router = APIRouter(prefix="/search", tags=["Zoeken"])
 
-SlugList = Annotated[list[str], Query(max_length=20)]
+SlugItem = Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]
 MAX_QUERY = 500
 
 
 def _engine(request: Request) -> SearchEngine:
     engine: SearchEngine = request.app.state.search
     return engine
-
-
-def _slugs(values: list[str]) -> list[str]:
-    return [v for v in values if v]
 
 
 @router.get(
@@ -41,19 +37,19 @@ def search(
         str, Query(max_length=MAX_QUERY, description="Zoekwoorden, in eigen woorden.")
     ] = "",
     theme: Annotated[
-        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        list[SlugItem],
         Query(max_length=20, description="Thema (slug); herhaalbaar: OF binnen een parameter."),
     ] = [],  # noqa: B006
     target_group: Annotated[
-        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        list[SlugItem],
         Query(max_length=20, description="Doelgroep (slug); herhaalbaar."),
     ] = [],  # noqa: B006
     access: Annotated[
-        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        list[SlugItem],
         Query(max_length=10, description="Toegang (slug); herhaalbaar."),
     ] = [],  # noqa: B006
     cost: Annotated[
-        list[Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]],
+        list[SlugItem],
         Query(max_length=10, description="Kosten (slug); herhaalbaar."),
     ] = [],  # noqa: B006
     age: Annotated[
@@ -96,10 +92,10 @@ def search(
     """
     params = service.SearchParams(
         q=q,
-        theme=_slugs(theme),
-        target_group=_slugs(target_group),
-        access=_slugs(access),
-        cost=_slugs(cost),
+        theme=theme,
+        target_group=target_group,
+        access=access,
+        cost=cost,
         age=age,
         neighbourhood=neighbourhood,
         place=place,
