@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
 import math
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ from search.geo import EARTH_RADIUS_M, haversine_m
 from search.highlight import mark_words
 from search.settings import (
     ARRAY_FIELDS,
+    MAX_TOTAL_HITS,
     NUMERIC_FIELDS,
     SCALAR_FIELDS,
     SEARCHABLE_ATTRIBUTES,
@@ -63,7 +67,11 @@ from search.types import (
     SortOrder,
 )
 
-CANDIDATE_CAP = 1000
+logger = logging.getLogger(__name__)
+CANDIDATE_CAP = 200  # candidates per matching round, by bm25, ranked in Python
+POSITIONS = 10_000  # positions per attribute in a term's rank code
+INDEX_FORMAT = "2"  # bump when the tables change; an index of another format starts empty
+FACET_SAMPLE = 1000  # facets are exact up to this many matches, counted over a sample above
 COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
@@ -86,11 +94,16 @@ class _Alternative:
 
 @dataclass
 class _WordMatch:
-    """The alternatives of one query word: single terms, or all parts of a compound."""
+    """The alternatives of one query word: single terms, or all parts of a compound.
+
+    ``exact`` maps every term that counts as this word (the word, its stem, typo variants,
+    and the vocabulary terms its prefixes expand to) to the typos it costs.
+    """
 
     word: QueryWord
     alternatives: list[_Alternative]
     parts: tuple[str, ...]
+    exact: dict[str, int] = dataclass_field(default_factory=dict)
 
     def fts(self) -> str:
         options = [f'"{a.term}"{"*" if a.prefix else ""}' for a in self.alternatives]
@@ -98,28 +111,27 @@ class _WordMatch:
             options.append("(" + " AND ".join(f'"{p}"' for p in self.parts) + ")")
         return "(" + " OR ".join(options) + ")"
 
-    def where(self, ordered: Sequence[str]) -> int | None:
-        """Position of this word's first match in an attribute's terms (None: no match)."""
-        for i, term in enumerate(ordered):
-            for alt in self.alternatives:
-                if term == alt.term or (alt.prefix and term.startswith(alt.term)):
-                    return i
-        if self.parts and all(p in ordered for p in self.parts):
-            return max(ordered.index(p) for p in self.parts)
-        return None
+    def rank(self, codes: dict[str, int]) -> tuple[int, int] | None:
+        """(typos, attribute code) of this word's best match in a document, or None.
 
-    def best(self, terms: set[str]) -> int | None:
-        """Fewest typos with which this word matches a document's terms (None: no match)."""
-        found: list[int] = []
-        for alt in self.alternatives:
-            if alt.prefix:
-                if any(t.startswith(alt.term) for t in terms):
-                    found.append(alt.typos)
-            elif alt.term in terms:
-                found.append(alt.typos)
-        if self.parts and all(p in terms for p in self.parts):
-            found.append(0)
-        return min(found) if found else None
+        A code is ``attribute index * POSITIONS + position`` of a term's first occurrence.
+        """
+        best: tuple[int, int] | None = None
+        if len(self.exact) <= len(codes):
+            for term, typos in self.exact.items():
+                code = codes.get(term)
+                if code is not None and (best is None or (typos, code) < best):
+                    best = (typos, code)
+        else:
+            for term, code in codes.items():
+                typos_or_none = self.exact.get(term)
+                if typos_or_none is not None and (best is None or (typos_or_none, code) < best):
+                    best = (typos_or_none, code)
+        if self.parts and all(p in codes for p in self.parts):
+            candidate = (0, max(codes[p] for p in self.parts))
+            if best is None or candidate < best:
+                best = candidate
+        return best
 
 
 class _Vocabulary:
@@ -129,6 +141,16 @@ class _Vocabulary:
         self.terms = terms
         self.known = frozenset(terms)
         self._reversed = sorted(t[::-1] for t in terms)
+        self._sorted = sorted(terms)
+
+    def starting_with(self, prefix: str, limit: int = 500) -> list[str]:
+        start = bisect.bisect_left(self._sorted, prefix)
+        found: list[str] = []
+        for term in self._sorted[start : start + limit]:
+            if not term.startswith(prefix):
+                break
+            found.append(term)
+        return found
 
     def ending_with(self, head: str, limit: int = 20) -> list[str]:
         key = head[::-1]
@@ -192,6 +214,18 @@ class EmbeddedBackend(SearchBackend):
 
     def _generation(self, conn: sqlite3.Connection) -> int:
         active = self._meta(conn, "active")
+        if active is not None and self._meta(conn, "format") != INDEX_FORMAT:
+            # Written by another version of this backend: start empty; a reindex refills it.
+            logger.warning(
+                "search index %s has an old format; it starts empty (run: sociale-kaart search reindex)",
+                self.path,
+            )
+            with self._write_lock:
+                conn.execute("BEGIN IMMEDIATE")
+                self._drop_tables(conn, int(active))
+                conn.execute("DELETE FROM meta WHERE key IN ('active', 'version')")
+                conn.execute("COMMIT")
+            active = None
         if active is None:
             with self._write_lock:
                 conn.execute("BEGIN IMMEDIATE")
@@ -200,6 +234,7 @@ class EmbeddedBackend(SearchBackend):
                     if active is None:
                         self._create_tables(conn, 1)
                         self._set_meta(conn, "active", "1")
+                        self._set_meta(conn, "format", INDEX_FORMAT)
                         self._set_meta(conn, "version", "0")
                         active = "1"
                     conn.execute("COMMIT")
@@ -227,7 +262,7 @@ class EmbeddedBackend(SearchBackend):
         conn.execute(f"CREATE INDEX IF NOT EXISTS vals_{g}_fv ON vals_{g}(field, value, doc)")
         conn.execute(f"CREATE INDEX IF NOT EXISTS vals_{g}_doc ON vals_{g}(doc)")
         conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS fts_{g} USING fts5(search_terms, "
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS fts_{g} USING fts5(name_terms, all_terms, "
             "tokenize = 'unicode61 remove_diacritics 2')"
         )
         conn.execute(
@@ -256,7 +291,7 @@ class EmbeddedBackend(SearchBackend):
         self._stop_words = frozenset(settings.get("stopWords", ()))
         return settings
 
-    def _row(self, doc: Document) -> tuple[tuple[Any, ...], list[tuple[str, str]], str]:
+    def _row(self, doc: Document) -> tuple[tuple[Any, ...], list[tuple[str, str]], tuple[str, str]]:
         if "id" not in doc:
             raise ValueError("document without id")
         geo = doc.get("_geo")
@@ -265,13 +300,14 @@ class EmbeddedBackend(SearchBackend):
             lat, lng = float(geo["lat"]), float(geo["lng"])
             if not (-90 <= lat <= 90 and -180 <= lng <= 180):
                 raise ValueError(f"document {doc['id']}: _geo out of range")
-        terms = {  # in order of appearance: the position of a match counts (wordPosition)
-            attribute: list(dict.fromkeys(self.analyzer.terms(str(doc.get(attribute) or ""))))
-            for attribute in SEARCHABLE_ATTRIBUTES
-            if attribute != "search_terms"
-        }
-        terms["search_terms"] = sorted(set(str(doc.get("search_terms") or "").split()))
-        terms["name_words"] = tokenize(str(doc.get("name") or ""))
+        # term -> attribute index * POSITIONS + first position (attribute and wordPosition rules)
+        codes: dict[str, int] = {}
+        for index, attribute in enumerate(SEARCHABLE_ATTRIBUTES):
+            text = str(doc.get(attribute) or "")
+            words = text.split() if attribute == "search_terms" else self.analyzer.terms(text)
+            for position, term in enumerate(words):
+                codes.setdefault(term, index * POSITIONS + min(position, POSITIONS - 1))
+        name_words = tokenize(str(doc.get("name") or ""))
         row = (
             str(doc["id"]),
             json.dumps(doc, ensure_ascii=False),
@@ -291,16 +327,10 @@ class EmbeddedBackend(SearchBackend):
             doc.get("age_max"),
             lat,
             lng,
-            json.dumps(terms),
+            json.dumps({"c": codes, "n": name_words}, separators=(",", ":")),
         )
         values = [(f, str(v)) for f in sorted(ARRAY_FIELDS) for v in doc.get(f) or ()]
-        fts_text = (
-            " ".join(terms["search_terms"])
-            + " "
-            + " ".join(
-                t for a, ts in terms.items() if a not in {"search_terms", "name_words"} for t in ts
-            )
-        )
+        fts_text = (" ".join(self.analyzer.terms(str(doc.get("name") or ""))), " ".join(codes))
         return row, values, fts_text
 
     def _write(self, conn: sqlite3.Connection, g: int, documents: Sequence[Document]) -> None:
@@ -319,7 +349,8 @@ class EmbeddedBackend(SearchBackend):
                 [(rowid, f, v) for f, v in values],
             )
             conn.execute(
-                f"INSERT INTO fts_{g}(rowid, search_terms) VALUES (?, ?)", (rowid, fts_text)
+                f"INSERT INTO fts_{g}(rowid, name_terms, all_terms) VALUES (?, ?, ?)",
+                (rowid, *fts_text),
             )
 
     @staticmethod
@@ -452,6 +483,12 @@ class EmbeddedBackend(SearchBackend):
                 joined = _Alternative(first.word.original + second.word.original, 0, prefix=True)
                 first.alternatives.append(joined)
                 second.alternatives.append(joined)
+        for m in matches:
+            for alt in m.alternatives:
+                expanded = vocab.starting_with(alt.term) if alt.prefix else [alt.term]
+                for term in expanded:
+                    if m.exact.get(term, alt.typos + 1) > alt.typos:
+                        m.exact[term] = alt.typos
         return matches
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -553,47 +590,42 @@ class EmbeddedBackend(SearchBackend):
         point: GeoPoint | None,
     ) -> SearchResult:
         matches = self._word_matches(words, self._vocabulary(conn, g))
-        wanted = query.page * query.per_page
+        wanted = min(query.page * query.per_page, MAX_TOTAL_HITS)
+        cap = max(CANDIDATE_CAP, wanted)
         ranked: list[tuple[tuple[Any, ...], int, str, float | None, list[_WordMatch]]] = []
         seen: set[int] = set()
+        expression = ""
         for level in range(len(matches), 0, -1):  # matching strategy "last"
             used = matches[:level]
             expression = " AND ".join(m.fts() for m in used)
-            rows = conn.execute(
-                f"""SELECT d.rowid, d.doc, d.terms, d.name_sort, d.lat, d.lng, fts_{g}.rank
-                    FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid
-                    WHERE fts_{g} MATCH ? AND {where}
-                    ORDER BY fts_{g}.rank LIMIT {CANDIDATE_CAP}""",
-                [expression, *params],
-            ).fetchall()
+            # Candidates whose name matches come first (the attribute rule ranks them first);
+            # only when they do not fill the page, bm25 over every match.
+            rows = self._candidates(conn, g, f"name_terms : ({expression})", where, params, cap)
+            if len(rows) + len(ranked) < wanted:
+                rows += self._candidates(conn, g, expression, where, params, cap)
             for rowid, doc, terms_json, name_sort, lat, lng, bm25 in rows:
                 if rowid in seen:
                     continue
-                distance = None
-                if point is not None and lat is not None:
-                    distance = haversine_m(point, lat, lng)
+                seen.add(rowid)
+                distance = (
+                    haversine_m(point, lat, lng) if point is not None and lat is not None else None
+                )
                 if query.geo_radius is not None and (
                     distance is None or distance > query.geo_radius.radius_m
                 ):
                     continue
-                terms = json.loads(terms_json)
-                all_terms = set(terms["search_terms"])
-                typos = 0
-                attribute = 0
-                position = 0
+                stored = json.loads(terms_json)
+                codes: dict[str, int] = stored["c"]
+                typos = attribute = position = 0
                 for m in used:
-                    typos += m.best(all_terms) or 0
-                    found_at = next(
-                        (
-                            (i, found)
-                            for i, a in enumerate(SEARCHABLE_ATTRIBUTES)
-                            if (found := m.where(terms.get(a, ()))) is not None
-                        ),
-                        (len(SEARCHABLE_ATTRIBUTES), 0),
-                    )
-                    attribute += found_at[0]
-                    position += found_at[1]
-                exact = sum(1 for m in used if m.word.original in terms["name_words"])
+                    found = m.rank(codes)
+                    if found is None:  # matched only through a prefix beyond the expansion
+                        attribute += len(SEARCHABLE_ATTRIBUTES)
+                        continue
+                    typos += found[0]
+                    attribute += found[1] // POSITIONS
+                    position += found[1] % POSITIONS
+                exact = sum(1 for m in used if m.word.original in stored["n"])
                 if query.sort is SortOrder.name:
                     sort_key: Any = name_sort
                 elif query.sort is SortOrder.distance:
@@ -601,12 +633,24 @@ class EmbeddedBackend(SearchBackend):
                 else:
                     sort_key = 0
                 key = (-level, typos, attribute, position, sort_key, -exact, bm25, name_sort)
-                seen.add(rowid)
                 ranked.append((key, rowid, doc, distance, used))
             if len(ranked) >= wanted:
                 break
         ranked.sort(key=lambda item: item[0])
-        facets = self._facets(conn, g, query.facets, [r[1] for r in ranked])
+        # Totals count every match of the loosest round used; facets too, up to FACET_SAMPLE
+        # matches (with a radius: the ranked candidates within the circle).
+        if query.geo_radius is None:
+            total = self._count(conn, g, expression, where, params)
+            sample = self._sample(
+                conn,
+                f"SELECT d.rowid FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
+                f"WHERE fts_{g} MATCH ? AND {where} LIMIT {FACET_SAMPLE}",
+                [expression, *params],
+            )
+            facets = self._facets(conn, g, query.facets, sample)
+        else:
+            total = len(ranked)
+            facets = self._facets(conn, g, query.facets, [r[1] for r in ranked])
         start = (query.page - 1) * query.per_page
         hits = []
         for _key, _rowid, doc, distance, used in ranked[start : start + query.per_page]:
@@ -619,7 +663,35 @@ class EmbeddedBackend(SearchBackend):
                     highlight=self._highlight(document, used),
                 )
             )
-        return SearchResult(hits=hits, total=len(ranked), facets=facets)
+        return SearchResult(hits=hits, total=min(int(total), MAX_TOTAL_HITS), facets=facets)
+
+    @staticmethod
+    def _candidates(
+        conn: sqlite3.Connection, g: int, expression: str, where: str, params: list[Any], cap: int
+    ) -> list[Any]:
+        return conn.execute(
+            f"""SELECT d.rowid, d.doc, d.terms, d.name_sort, d.lat, d.lng, fts_{g}.rank
+                FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid
+                WHERE fts_{g} MATCH ? AND {where}
+                ORDER BY fts_{g}.rank LIMIT {cap}""",
+            [expression, *params],
+        ).fetchall()
+
+    @staticmethod
+    def _count(
+        conn: sqlite3.Connection, g: int, expression: str, where: str, params: list[Any]
+    ) -> int:
+        if where == "1":
+            (n,) = conn.execute(
+                f"SELECT COUNT(*) FROM fts_{g} WHERE fts_{g} MATCH ?", [expression]
+            ).fetchone()
+        else:
+            (n,) = conn.execute(
+                f"SELECT COUNT(*) FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
+                f"WHERE fts_{g} MATCH ? AND {where}",
+                [expression, *params],
+            ).fetchone()
+        return int(n)
 
     def _browse(
         self,
@@ -641,7 +713,12 @@ class EmbeddedBackend(SearchBackend):
                 f"SELECT d.doc, d.lat, d.lng FROM docs_{g} AS d WHERE {where} ORDER BY d.name_sort, d.id LIMIT ? OFFSET ?",
                 [*params, query.per_page, start],
             ).fetchall()
-            facets = self._facets_where(conn, g, query.facets, where, params)
+            sample = self._sample(
+                conn,
+                f"SELECT d.rowid FROM docs_{g} AS d WHERE {where} LIMIT {FACET_SAMPLE}",
+                params,
+            )
+            facets = self._facets(conn, g, query.facets, sample)
             hits = [self._plain_hit(doc, lat, lng, point) for doc, lat, lng in rows]
             return SearchResult(hits=hits, total=int(total), facets=facets)
         candidates = []
@@ -671,7 +748,9 @@ class EmbeddedBackend(SearchBackend):
             )
         }
         hits = [self._plain_hit(docs[r][0], docs[r][1], docs[r][2], point) for r in page]
-        facets = self._facets(conn, g, query.facets, [rowid for _, rowid in candidates])
+        facets = self._facets(
+            conn, g, query.facets, [rowid for _, rowid in candidates[:FACET_SAMPLE]]
+        )
         return SearchResult(hits=hits, total=len(candidates), facets=facets)
 
     @staticmethod
@@ -689,34 +768,42 @@ class EmbeddedBackend(SearchBackend):
     def _facets(
         self, conn: sqlite3.Connection, g: int, fields: Sequence[str], rowids: list[int]
     ) -> dict[str, dict[str, int]]:
+        """Facet counts over these documents: one query for the list fields, one for the rest."""
         if not fields:
             return {}
-        return self._facets_where(
-            conn, g, fields, "d.rowid IN (SELECT value FROM json_each(?))", [json.dumps(rowids)]
-        )
+        unknown = [f for f in fields if f not in ARRAY_FIELDS and f not in _SCALAR_COLUMNS]
+        if unknown:
+            raise ValueError(f"onbekend facetveld: {', '.join(unknown)}")
+        result: dict[str, dict[str, int]] = {f: {} for f in fields}
+        ids = json.dumps(rowids)
+        arrays = [f for f in fields if f in ARRAY_FIELDS]
+        if arrays:
+            marks = ", ".join("?" for _ in arrays)
+            for field_name, value, count in conn.execute(
+                f"""SELECT field, value, COUNT(*) FROM vals_{g}
+                    WHERE doc IN (SELECT value FROM json_each(?)) AND field IN ({marks})
+                    GROUP BY field, value""",
+                [ids, *arrays],
+            ):
+                result[field_name][str(value)] = int(count)
+        scalars = [f for f in fields if f in _SCALAR_COLUMNS]
+        if scalars:
+            columns = ", ".join(f"d.{_SCALAR_COLUMNS[f]}" for f in scalars)
+            counters: dict[str, Counter[str]] = {f: Counter() for f in scalars}
+            for row in conn.execute(
+                f"SELECT {columns} FROM docs_{g} AS d WHERE d.rowid IN (SELECT value FROM json_each(?))",
+                [ids],
+            ):
+                for f, value in zip(scalars, row, strict=True):
+                    if value is not None:
+                        counters[f][str(value)] += 1
+            for f in scalars:
+                result[f] = dict(counters[f])
+        return result
 
     @staticmethod
-    def _facets_where(
-        conn: sqlite3.Connection, g: int, fields: Sequence[str], where: str, params: list[Any]
-    ) -> dict[str, dict[str, int]]:
-        result: dict[str, dict[str, int]] = {}
-        for field in fields:
-            if field in ARRAY_FIELDS:
-                rows = conn.execute(
-                    f"""SELECT v.value, COUNT(*) FROM vals_{g} AS v JOIN docs_{g} AS d ON d.rowid = v.doc
-                        WHERE v.field = ? AND {where} GROUP BY v.value""",
-                    [field, *params],
-                ).fetchall()
-            elif field in _SCALAR_COLUMNS:
-                rows = conn.execute(
-                    f"SELECT d.{_SCALAR_COLUMNS[field]}, COUNT(*) FROM docs_{g} AS d WHERE {where} "
-                    f"AND d.{_SCALAR_COLUMNS[field]} IS NOT NULL GROUP BY 1",
-                    params,
-                ).fetchall()
-            else:
-                raise ValueError(f"onbekend facetveld: {field}")
-            result[field] = {str(value): int(count) for value, count in rows}
-        return result
+    def _sample(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[int]:
+        return [int(r[0]) for r in conn.execute(sql, params)]
 
     @staticmethod
     def _highlight(document: Document, used: list[_WordMatch]) -> dict[str, str]:

@@ -1,0 +1,592 @@
+"""Search benchmark: a synthetic national-size directory, measured through real HTTP.
+
+    python -m bench.run [--services 100000] [--requests 1000] [--pc4 PATH] [--out bench/RESULTS.md]
+
+1. builds a fresh SQLite database (Alembic migrations, the shipped taxonomy) with N services
+   spread over every Dutch municipality of the PC4 centroid file (see bench/dataset.py);
+2. times ``SearchEngine.reindex()`` of the embedded backend in its own process;
+3. starts ``uvicorn app.main:app`` (one process) on a free port of 127.0.0.1;
+4. sends a fixed, seeded mix of ``GET /api/v1/search`` requests at concurrency 1, 10 and 50
+   and reports latency p50/p95/p99, throughput, errors and peak RSS;
+5. calls the search service in-process, one request at a time, for the service time per
+   kind and a cProfile of the slowest kind (bench/hotspots.py);
+6. prints a markdown report and writes it to bench/RESULTS.md (overwriting).
+
+The application code is copied into the run's temporary directory first and every step runs
+that snapshot (bench/snapshot.py): the tree may be edited while a run takes minutes.
+
+Exit status: 0, or 1 when any request failed (non-200 or no response) or most searches found
+nothing (an empty index), 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import snapshot
+from bench.common import BuildResult, DatasetInfo, Profile, read_pc4
+from bench.load import (
+    KIND_HELP,
+    KINDS,
+    LevelResult,
+    QueryMix,
+    latencies_ms,
+    percentile,
+    run_level,
+)
+from bench.server import Server, proc_status_kib, start_server
+from bench.snapshot import call_in_snapshot
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PC4 = PROJECT_ROOT.parent / "shared" / "data" / "geo" / "pc4-nl-2014.csv"
+DEFAULT_OUT = PROJECT_ROOT / "bench" / "RESULTS.md"
+TARGET_CONCURRENCY = 10
+TARGET_P95_MS = 50.0
+WARMUP_REQUESTS = 40
+ZERO_HITS_SUSPECT = 0.5  # more searches than this without hits: the index is not what we built
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run",
+        description="Search latency, throughput, index build time and memory over real HTTP.",
+    )
+    parser.add_argument("--services", type=int, default=100_000, help="services (default 100000)")
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=1000,
+        help="requests per concurrency level; concurrency 1 runs 30%% of them "
+        "(default 1000: 300 / 1000 / 1000 at 1 / 10 / 50)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        default="1,10,50",
+        help="comma-separated concurrency levels (default 1,10,50)",
+    )
+    parser.add_argument(
+        "--time-cap",
+        type=float,
+        default=180.0,
+        help="seconds per level after which no new requests start (default 180)",
+    )
+    parser.add_argument("--pc4", type=Path, default=DEFAULT_PC4, help="PC4 centroid CSV")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report")
+    parser.add_argument("--seed", type=int, default=1, help="seed of data and query mix")
+    parser.add_argument(
+        "--profile-requests",
+        type=int,
+        default=20,
+        help="requests per kind for the in-process service time and cProfile; 0 skips (default 20)",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory (code snapshot, database, index, server log)",
+    )
+    args = parser.parse_args(argv)
+    if args.services < 1 or args.requests < 1 or args.time_cap <= 0 or args.profile_requests < 0:
+        parser.error(
+            "--services, --requests and --time-cap must be positive, --profile-requests >= 0"
+        )
+    try:
+        args.levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    except ValueError:
+        parser.error("--concurrency: a comma-separated list of numbers, e.g. 1,10,50")
+    if not args.levels or min(args.levels) < 1:
+        parser.error("--concurrency: positive numbers")
+    return args
+
+
+def _requests_for(level: int, requests: int) -> int:
+    return max(1, round(requests * 0.3)) if level == 1 else requests
+
+
+def _size(path: Path) -> int:
+    """A SQLite file with its -wal and -shm companions, in bytes."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        candidate = Path(f"{path}{suffix}")
+        if candidate.exists():
+            total += candidate.stat().st_size
+    return total
+
+
+def _mib(kib_or_bytes: float, *, from_bytes: bool = False) -> str:
+    value = kib_or_bytes / (1024 * 1024) if from_bytes else kib_or_bytes / 1024
+    return f"{value:,.0f} MiB"
+
+
+def _ms(value: float) -> str:
+    return "–" if value != value else f"{value:,.1f}"  # NaN: no samples
+
+
+def _machine() -> list[tuple[str, str]]:
+    cpu = "unknown"
+    memory = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                memory = _mib(int(line.split()[1]))
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    loop = (
+        "uvloop + httptools"
+        if importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+        else "asyncio + h11"
+    )
+
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    return [
+        ("cores (`nproc`)", str(usable)),
+        ("CPU", cpu),
+        ("memory", memory),
+        ("OS", platform.platform()),
+        ("Python", platform.python_version()),
+        ("SQLite (stdlib sqlite3)", sqlite3.sqlite_version),
+        (
+            "uvicorn / FastAPI / httpx",
+            f"{version('uvicorn')} ({loop}) / {version('fastapi')} / {version('httpx')}",
+        ),
+    ]
+
+
+@dataclass
+class Run:
+    args: argparse.Namespace
+    info: DatasetInfo
+    build: BuildResult
+    db_bytes: int
+    index_bytes: int
+    server: Server
+    warmup_s: float
+    levels: list[LevelResult]
+    server_hwm_kib: int | None
+    server_rss_kib: int | None
+    started: datetime
+    profile: Profile | None
+    fingerprint: str
+    fingerprint_end: str
+
+
+def _zero_share(levels: Sequence[LevelResult]) -> float:
+    ok = [s for level in levels for s in level.ok]
+    return sum(1 for s in ok if s.total == 0) / len(ok) if ok else 0.0
+
+
+def _target_level(levels: Sequence[LevelResult]) -> LevelResult | None:
+    return next((lv for lv in levels if lv.concurrency == TARGET_CONCURRENCY), None)
+
+
+def _command(args: argparse.Namespace) -> str:
+    parts = ["python -m bench.run", f"--services {args.services}", f"--requests {args.requests}"]
+    if args.concurrency != "1,10,50":
+        parts.append(f"--concurrency {args.concurrency}")
+    if args.seed != 1:
+        parts.append(f"--seed {args.seed}")
+    return " ".join(parts)
+
+
+def render(run: Run) -> str:
+    args, info, build = run.args, run.info, run.build
+    lines: list[str] = []
+    add = lines.append
+    add("# Search benchmark: embedded backend (SQLite FTS5), synthetic national directory")
+    add("")
+    add(
+        f"Last run {run.started:%Y-%m-%d %H:%M} UTC: `{_command(args)}` — generated by "
+        "`bench/run.py`, overwritten on every run."
+    )
+    add("")
+    changed = (
+        ""
+        if run.fingerprint == run.fingerprint_end
+        else f" (the working tree changed during the run, to `{run.fingerprint_end}`; "
+        "these numbers are for the snapshot)"
+    )
+    add(
+        f"Code under test: a snapshot taken at the start, fingerprint `{run.fingerprint}` "
+        f"(sha256 of {', '.join(snapshot.CODE_DIRS)} and {', '.join(snapshot.CODE_FILES)})"
+        f"{changed}."
+    )
+    add("")
+    if _zero_share(run.levels) > ZERO_HITS_SUSPECT:
+        add(
+            f"**Suspect run: {_zero_share(run.levels):.0%} of all searches found nothing** — "
+            "the server probably searched an empty or unreadable index; do not use these numbers."
+        )
+        add("")
+    target = _target_level(run.levels)
+    if target is not None and target.ok:
+        p95 = percentile(latencies_ms(target.ok), 95)
+        met = p95 < TARGET_P95_MS and not target.errors
+        ratio = p95 / TARGET_P95_MS
+        add(
+            f"**Target (p95 < {TARGET_P95_MS:.0f} ms at concurrency {TARGET_CONCURRENCY}): "
+            f"{'met' if met else 'missed'}** — p95 = {p95:,.1f} ms "
+            f"({ratio:.2f}× the target), p50 = {percentile(latencies_ms(target.ok), 50):,.1f} ms, "
+            f"{len(target.errors)} error(s), {info.counts.get('service', 0):,} services."
+        )
+        add("")
+    add("## Latency and throughput of `GET /api/v1/search`")
+    add("")
+    add("| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s |")
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for level in run.levels:
+        ms = latencies_ms(level.ok)
+        done = f"{len(level.samples)}" + (f" of {level.planned} (time cap)" if level.capped else "")
+        add(
+            f"| {level.concurrency} | {done} | {len(level.errors)} | {_ms(percentile(ms, 50))} | "
+            f"{_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
+            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} |"
+        )
+    add("")
+    if target is not None:
+        add(f"### Per query kind at concurrency {TARGET_CONCURRENCY}")
+        add("")
+        add("| kind | requests | zero hits | p50 ms | p95 ms | p99 ms | max ms | what |")
+        add("|---|---:|---:|---:|---:|---:|---:|---|")
+        for kind in KINDS:
+            samples = [s for s in target.samples if s.kind == kind]
+            ok = [s for s in samples if s.status == 200]
+            ms = latencies_ms(ok)
+            zero = sum(1 for s in ok if s.total == 0)
+            add(
+                f"| {kind} | {len(samples)} | {zero} | {_ms(percentile(ms, 50))} | "
+                f"{_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
+                f"{_ms(max(ms) if ms else float('nan'))} | {KIND_HELP[kind]} |"
+            )
+        add("")
+    errors = [s for level in run.levels for s in level.errors]
+    if errors:
+        add("### Errors")
+        add("")
+        for sample in errors[:10]:
+            detail = (sample.error or "").replace("\n", " ").replace("|", "/")[:200]
+            add(f"- `{sample.kind}` status {sample.status or 'no response'}: {detail}")
+        if len(errors) > 10:
+            add(f"- … and {len(errors) - 10} more")
+        add("")
+    if run.profile is not None:
+        _render_profile(run, add)
+    counts = info.counts
+    add("## Data, index build and memory")
+    add("")
+    add("| what | value |")
+    add("|---|---:|")
+    add(
+        f"| services (all public: service and organisation `toegelaten`) | {counts.get('service', 0):,} |"
+    )
+    add(
+        f"| municipalities / kernen (places) | {counts.get('municipality', 0):,} / {counts.get('place', 0):,} |"
+    )
+    add(
+        f"| organisations / locations | {counts.get('organization', 0):,} / {counts.get('location', 0):,} |"
+    )
+    add(
+        f"| service_term / service_area / service_at_location rows | {counts.get('service_term', 0):,} / "
+        f"{counts.get('service_area', 0):,} / {counts.get('service_at_location', 0):,} |"
+    )
+    add(f"| data generation (migrations, taxonomy, inserts) | {info.seconds:,.1f} s |")
+    add(
+        f"| **index build** (`SearchEngine.reindex()`, {build.documents:,} documents) | "
+        f"**{build.seconds:,.1f} s** ({build.docs_per_s:,.0f} docs/s) |"
+    )
+    add(f"| database size (SQLite) | {_mib(run.db_bytes, from_bytes=True)} |")
+    add(f"| search index size (SQLite FTS5 file) | {_mib(run.index_bytes, from_bytes=True)} |")
+    add(f"| peak RSS, data generation process | {_mib(info.peak_rss_kib)} |")
+    add(f"| peak RSS, index build process | {_mib(build.peak_rss_kib)} |")
+    hwm = _mib(run.server_hwm_kib) if run.server_hwm_kib is not None else "n/a"
+    rss = _mib(run.server_rss_kib) if run.server_rss_kib is not None else "n/a"
+    add(f"| **peak RSS, API server** (VmHWM after all levels; VmRSS then) | **{hwm}** ({rss}) |")
+    add(f"| server start until `/health/ready` answers 200 | {run.server.ready_s:,.1f} s |")
+    add(f"| warm-up ({WARMUP_REQUESTS} sequential requests, not counted) | {run.warmup_s:,.1f} s |")
+    add("")
+    add("## Machine")
+    add("")
+    add("| what | value |")
+    add("|---|---|")
+    for key, value in _machine():
+        add(f"| {key} | {value} |")
+    add("")
+    add("## How this was measured")
+    add("")
+    municipalities = counts.get("municipality", 0)
+    notes = [
+        f"**Data.** Synthetic, deterministic (seed {args.seed}): {counts.get('service', 0):,} "
+        f"services over all {municipalities} municipalities of the 2014 PC4 centroid file "
+        "(`../shared/data/geo/pc4-nl-2014.csv`, 4pp, MIT; read in place, not copied), in "
+        "proportion to each municipality's PC4 areas with addresses; about one organisation "
+        "per three services, one or two locations per organisation at a PC4 centroid of its "
+        "municipality ± ~600 m; 90% of services at a location (the rest have no coordinates). "
+        "Each service has 1–3 themes, 1–2 target groups, one access route, one cost class and a "
+        "municipality-wide service area. Names and 2–4 sentence B1 descriptions come from "
+        "templates and the taxonomy's labels and lay words. No wijken are loaded (the "
+        "neighbourhood facet is empty) and no postcode table (geo queries use lat/lon).",
+        "**Code.** The application (app, search, migrations, importers, alembic.ini) is "
+        "copied into the run's temporary directory at the start; generation, index build, "
+        "server and profile all run that snapshot, so one run measures one version even while "
+        "the working tree is edited.",
+        "**Index build.** `SearchEngine(...).reindex()` of the embedded backend in a separate "
+        "process (spawned), on the freshly written database; the time includes building the "
+        "analyzer (taxonomy plus the compound dictionary from all public texts). Peak RSS of "
+        "that process is `getrusage(RUSAGE_SELF).ru_maxrss`.",
+        "**Server.** `uvicorn app.main:app --no-access-log` as a subprocess: one process, no "
+        "workers, `ENVIRONMENT=development`, background drain off, the app's own access log on "
+        "(to a file). The search endpoint is a sync FastAPI route: it runs in Starlette's "
+        "thread pool (40 threads), so concurrent requests share one GIL — at any concurrency "
+        "the server uses about one core for Python. Peak RSS is `VmHWM` of "
+        "`/proc/<server pid>/status`, read after the last level.",
+        "**Load.** `httpx.AsyncClient` in the benchmark process against 127.0.0.1 only, with "
+        "as many keep-alive connections as the concurrency; the client shares the same cores "
+        "with the server. Latency is client-side wall time from sending the request until the "
+        "whole body has been read. Percentiles (linear interpolation) are over 200 responses "
+        "only; an error is any non-200 status or a request without response, and is "
+        "reported. Throughput is completed requests divided by the wall time of the level. "
+        "Every level runs a prefix of the same seeded request sequence; a level stops starting "
+        f"requests after {args.time_cap:.0f} s. Before measuring, {WARMUP_REQUESTS} requests "
+        "warm the server (caches, vocabulary); the database and index were just written, so "
+        "they are in the OS page cache.",
+        "**Query mix** (share): "
+        + "; ".join(f"{kind} {share}%: {KIND_HELP[kind]}" for kind, share in KINDS.items())
+        + ". Every response carries the facets (themes, target groups, access, cost, wijken).",
+        "**Zero hits** per kind are a sanity check of the synthetic data, not a relevance "
+        "measure (relevance: `search/eval`). This is one run, not a median of several: "
+        "repeat it before drawing conclusions from small differences.",
+    ]
+    for note in notes:
+        add(f"- {note}")
+    add("")
+    return "\n".join(lines)
+
+
+def _render_profile(run: Run, add: Callable[[str], None]) -> None:
+    prof = run.profile
+    assert prof is not None
+    add("## Where the time goes")
+    add("")
+    add(
+        "Service time: the same kinds of request called in-process and one at a time "
+        "(`app.search_api.service.search` plus JSON serialisation of the response; no HTTP, "
+        "no concurrency), after the server has stopped."
+    )
+    add("")
+    add("| kind | requests | service p50 ms | service p95 ms | mean ms |")
+    add("|---|---:|---:|---:|---:|")
+    for kind in KINDS:
+        if kind in prof.service_ms:
+            n, p50, p95, mean = prof.service_ms[kind]
+            add(f"| {kind} | {n} | {_ms(p50)} | {_ms(p95)} | {_ms(mean)} |")
+    weights = {k: KINDS[k] for k in prof.service_ms}
+    mix_mean = sum(prof.service_ms[k][3] * w for k, w in weights.items()) / sum(weights.values())
+    add("")
+    add(
+        f"Mean service time of the mix (weighted by share): **{mix_mean:,.1f} ms**, i.e. at most "
+        f"~{1000 / mix_mean:,.1f} requests/s for one process that runs Python on one core at a "
+        "time (the GIL). Above that rate requests queue: with concurrency *c* a request waits "
+        "for up to *c* − 1 others, so its latency is roughly *c* × the service time."
+    )
+    throughputs = ", ".join(
+        f"c={lv.concurrency}: {lv.throughput:,.1f}/s" for lv in run.levels if lv.samples
+    )
+    add(f"Measured throughput for comparison: {throughputs}.")
+    add("")
+    add(
+        f"Hottest functions (own time) while running {prof.profiled_requests} `{prof.profiled_kind}` "
+        f"requests, the slowest kind, under cProfile ({prof.profiled_total_s:,.1f} s including "
+        "profiler overhead):"
+    )
+    add("")
+    add("| function | calls | own s | cumulative s |")
+    add("|---|---:|---:|---:|")
+    for hot in prof.hot:
+        name = hot.name.replace("|", "/")
+        add(f"| `{name}` | {hot.calls:,} | {hot.own_s:,.3f} | {hot.cumulative_s:,.3f} |")
+    add("")
+    add("The project's functions in that profile by cumulative time (time spent inside them):")
+    add("")
+    add("| function | calls | own s | cumulative s |")
+    add("|---|---:|---:|---:|")
+    for hot in prof.project:
+        add(f"| `{hot.name}` | {hot.calls:,} | {hot.own_s:,.3f} | {hot.cumulative_s:,.3f} |")
+    add("")
+
+
+def _warm_up(server: Server, info: DatasetInfo, seed: int) -> float:
+    mix = QueryMix(info, seed + 1000)
+    started = time.perf_counter()
+    result = run_level(server.base_url, mix.take(WARMUP_REQUESTS), 1, 600.0)
+    if result.errors:
+        sample = result.errors[0]
+        raise RuntimeError(
+            f"warm-up failed: {sample.kind} status {sample.status}: {sample.error}\n"
+            f"{server.log_tail()}"
+        )
+    if all(sample.total == 0 for sample in result.samples):
+        raise RuntimeError(
+            "every warm-up search found nothing: the server sees an empty index (built by "
+            f"another version of the code?)\n{server.log_tail()}"
+        )
+    return time.perf_counter() - started
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    pc4_path: Path = args.pc4
+    if not pc4_path.is_file():
+        print(
+            f"bench: PC4 centroid file not found: {pc4_path}\n"
+            "  It is the 4pp file pc4-nl-2014.csv (columns id,postcode,woonplaats,"
+            "alternatieve_schrijfwijzen,gemeente,provincie,netnummer,latitude,longitude,soort),\n"
+            "  expected at ../shared/data/geo/ next to the project. Pass its location with --pc4 PATH.",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        read_pc4(pc4_path)
+    except (ValueError, OSError) as exc:
+        print(f"bench: cannot read {pc4_path}: {exc}", file=sys.stderr)
+        return 2
+
+    started = datetime.now(UTC)
+    workdir = Path(tempfile.mkdtemp(prefix="sociale-kaart-bench-"))
+    code = workdir / "code"
+    database = workdir / "bench.db"
+    index = workdir / "search-index.db"
+    database_url = f"sqlite:///{database}"
+    server: Server | None = None
+    try:
+        fingerprint = snapshot.take(PROJECT_ROOT, code)
+        print(
+            f"[1/4] code snapshot {fingerprint}; generating {args.services:,} services …",
+            flush=True,
+        )
+        info = call_in_snapshot(
+            code,
+            "bench.dataset:generate",
+            database_url=database_url,
+            pc4_path=str(pc4_path.resolve()),
+            services=args.services,
+            seed=args.seed,
+        )
+        assert isinstance(info, DatasetInfo)
+        print(
+            f"      {info.counts['service']:,} services, {info.counts['organization']:,} "
+            f"organisations, {info.counts['municipality']} municipalities in {info.seconds:.1f} s",
+            flush=True,
+        )
+        print("[2/4] building the search index (SearchEngine.reindex) …", flush=True)
+        build = call_in_snapshot(
+            code, "bench.indexing:build_index", database_url=database_url, index_path=str(index)
+        )
+        assert isinstance(build, BuildResult)
+        print(
+            f"      {build.documents:,} documents in {build.seconds:.1f} s "
+            f"({build.docs_per_s:,.0f} docs/s), peak RSS {_mib(build.peak_rss_kib)}",
+            flush=True,
+        )
+        print("[3/4] starting uvicorn …", flush=True)
+        server = start_server(
+            code_root=code,
+            database_url=database_url,
+            index_path=str(index),
+            workdir=workdir,
+        )
+        server.wait_ready()
+        warmup_s = _warm_up(server, info, args.seed)
+        print(
+            f"      ready in {server.ready_s:.1f} s at {server.base_url}, warm-up {warmup_s:.1f} s",
+            flush=True,
+        )
+        print("[4/4] load …", flush=True)
+        levels: list[LevelResult] = []
+        for level in args.levels:
+            requests = QueryMix(info, args.seed).take(_requests_for(level, args.requests))
+            result = run_level(server.base_url, requests, level, args.time_cap)
+            ms = latencies_ms(result.ok)
+            print(
+                f"      concurrency {level:>3}: {len(result.samples)} requests, "
+                f"{len(result.errors)} errors, p50 {_ms(percentile(ms, 50))} ms, "
+                f"p95 {_ms(percentile(ms, 95))} ms, {result.throughput:.1f} req/s",
+                flush=True,
+            )
+            levels.append(result)
+        pid = server.process.pid
+        hwm, rss = proc_status_kib(pid, "VmHWM"), proc_status_kib(pid, "VmRSS")
+        server.stop()
+        hot: Profile | None = None
+        if args.profile_requests > 0:
+            print("      profiling in-process (no HTTP) …", flush=True)
+            hot = call_in_snapshot(
+                code,
+                "bench.hotspots:profile",
+                database_url=database_url,
+                index_path=str(index),
+                requests=QueryMix(info, args.seed).take(max(3000, args.requests)),
+                per_kind=args.profile_requests,
+            )
+            assert isinstance(hot, Profile)
+        run = Run(
+            args=args,
+            info=info,
+            build=build,
+            db_bytes=_size(database),
+            index_bytes=_size(index),
+            server=server,
+            warmup_s=warmup_s,
+            levels=levels,
+            server_hwm_kib=hwm,
+            server_rss_kib=rss,
+            started=started,
+            profile=hot,
+            fingerprint=fingerprint,
+            fingerprint_end=snapshot.fingerprint(PROJECT_ROOT),
+        )
+        report = render(run)
+        print()
+        print(report)
+        out: Path = args.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report, encoding="utf-8")
+        print(f"written to {out}")
+        if run.fingerprint != run.fingerprint_end:
+            print(
+                "bench: the code changed during the run; the numbers mix versions", file=sys.stderr
+            )
+            return 1
+        return 1 if any(level.errors for level in levels) else 0
+    finally:
+        if server is not None:
+            server.stop()
+        if args.keep:
+            print(f"kept {workdir} (code snapshot, database, index, server.log)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
