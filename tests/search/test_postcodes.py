@@ -44,7 +44,9 @@ def test_missing_columns_are_refused(db: Session, tmp_path: Path) -> None:
         import_postcodes(session=db, path=path)
 
 
-@pytest.mark.skipif(not SHARED_PC4.exists(), reason="../shared/data/geo/pc4-nl-2014.csv not present")
+@pytest.mark.skipif(
+    not SHARED_PC4.exists(), reason="../shared/data/geo/pc4-nl-2014.csv not present"
+)
 def test_national_pc4_file_loads(db: Session) -> None:
     report = import_postcodes(session=db, path=SHARED_PC4)
     assert report.created > 4000
@@ -54,19 +56,34 @@ def test_national_pc4_file_loads(db: Session) -> None:
     assert kwakel.place_name == "De Kwakel"
 
 
-def test_search_near_a_postcode(client: TestClient, admin: dict[str, str], db: Session, tmp_path: Path) -> None:
+def test_search_near_a_postcode(
+    client: TestClient, admin: dict[str, str], db: Session, tmp_path: Path
+) -> None:
     path = tmp_path / "pc.csv"
     path.write_text(CSV, encoding="utf-8")
     import_postcodes(session=db, path=path)
     db.commit()
     make_org(client, admin)
     thamerdal = make_location(client, admin)  # Kuyperlaan, Uithoorn
-    kwakel = make_location(client, admin, name="Dorpshuis", neighbourhood="de-kwakel", latitude=52.2391, longitude=4.7940)
-    make_service(client, admin, slug="thamerdal-koffie", name="Koffie Thamerdal", locations=[thamerdal["id"]])
-    make_service(client, admin, slug="kwakel-koffie", name="Koffie De Kwakel", locations=[kwakel["id"]])
+    kwakel = make_location(
+        client,
+        admin,
+        name="Dorpshuis",
+        neighbourhood="de-kwakel",
+        latitude=52.2391,
+        longitude=4.7940,
+    )
+    make_service(
+        client, admin, slug="thamerdal-koffie", name="Koffie Thamerdal", locations=[thamerdal["id"]]
+    )
+    make_service(
+        client, admin, slug="kwakel-koffie", name="Koffie De Kwakel", locations=[kwakel["id"]]
+    )
     make_service(client, admin, slug="online", name="Koffie online")
 
-    body = client.get("/api/v1/search", params={"q": "koffie", "postcode": "1424", "sort": "distance"}).json()
+    body = client.get(
+        "/api/v1/search", params={"q": "koffie", "postcode": "1424", "sort": "distance"}
+    ).json()
     assert [i["slug"] for i in body["items"]] == ["kwakel-koffie", "thamerdal-koffie"]
     assert body["items"][0]["distance_km"] < 0.2
     assert 1.5 < body["items"][1]["distance_km"] < 3
