@@ -20,6 +20,7 @@ rule; candidate sets are capped at ``CANDIDATE_CAP`` per matching round.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import json
 import logging
 import math
@@ -173,6 +174,7 @@ class EmbeddedBackend(SearchBackend):
         self.path = Path(path)
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
+        self._local = threading.local()
         self._vocab_cache: tuple[tuple[int, int], _Vocabulary] | None = None
         self._stop_words: frozenset[str] = frozenset()
 
@@ -180,25 +182,45 @@ class EmbeddedBackend(SearchBackend):
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection to the index file (opened once per thread and path)."""
+        conn = self._open()
+        try:
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            self._discard()
+            raise SearchUnavailableError(f"zoekindex {self.path}: {exc}") from exc
+
+    def _open(self) -> sqlite3.Connection:
+        cached: tuple[Path, sqlite3.Connection] | None = getattr(self._local, "conn", None)
+        if cached is not None and cached[0] == self.path:
+            return cached[1]
+        self._discard()
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 self.path, timeout=5, isolation_level=None, check_same_thread=False
             )
-        except (sqlite3.Error, OSError) as exc:
-            raise SearchUnavailableError(f"zoekindex {self.path} niet bereikbaar: {exc}") from exc
-        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
-            yield conn
-        except sqlite3.DatabaseError as exc:
-            raise SearchUnavailableError(f"zoekindex {self.path}: {exc}") from exc
-        finally:
-            conn.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise SearchUnavailableError(f"zoekindex {self.path} niet bereikbaar: {exc}") from exc
+        self._local.conn = (self.path, conn)
+        return conn
+
+    def close(self) -> None:
+        """Close this thread's connection (the last one to close checkpoints the WAL)."""
+        self._discard()
+
+    def _discard(self) -> None:
+        cached: tuple[Path, sqlite3.Connection] | None = getattr(self._local, "conn", None)
+        if cached is not None:
+            self._local.conn = None
+            with contextlib.suppress(sqlite3.Error):
+                cached[1].close()
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
@@ -408,6 +430,7 @@ class EmbeddedBackend(SearchBackend):
             self._bump(conn)
             conn.execute("COMMIT")
             self._drop_tables(conn, old)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file alone is the index again
         self._stop_words = frozenset(settings.get("stopWords", ()))
         return count
 

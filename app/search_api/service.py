@@ -75,6 +75,8 @@ def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
         ("cost", TaxonomyKey.costs, params.cost),
     ]
     for name, taxonomy, slugs in checks:
+        if not slugs:
+            continue
         known = terms_by_slug(session=session, taxonomy=taxonomy)
         errors += [
             FieldError(
