@@ -97,3 +97,5 @@ class Profile:
     profiled_total_s: float
     hot: list[HotFunction]  # by own time
     project: list[HotFunction]  # app/ and search/ functions by cumulative time
+    slowest: list[tuple[float, str, str]]  # (ms, kind, query string), slowest first
+    budget_s: float  # per kind; a kind stops early when it is used up

@@ -8,12 +8,14 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import httpx
 
 from bench.common import DatasetInfo
 
 SEARCH_PATH = "/api/v1/search"
+CLIENT_TIMEOUT_S = 120.0  # a request without an answer by then counts as an error
 
 # What residents type: lay words and whole sentences.
 LAY = (
@@ -181,6 +183,7 @@ class QueryMix:
 @dataclass(frozen=True)
 class Sample:
     kind: str
+    query: str  # the query string, to find the slow ones again
     seconds: float
     status: int  # 0: no response (connection error, timeout)
     total: int | None  # the response's "total" (hits), for a zero-result sanity check
@@ -194,6 +197,7 @@ class LevelResult:
     samples: list[Sample] = field(default_factory=list)
     wall_s: float = 0.0
     capped: bool = False  # stopped by the time cap before all planned requests ran
+    idle_wait_s: float = 0.0  # waited for the server to finish earlier work before the level
 
     @property
     def ok(self) -> list[Sample]:
@@ -229,7 +233,7 @@ async def _run(
     pending = iter(requests)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
-        base_url=base_url, limits=limits, timeout=httpx.Timeout(120.0)
+        base_url=base_url, limits=limits, timeout=httpx.Timeout(CLIENT_TIMEOUT_S)
     ) as client:
         started = time.perf_counter()
         deadline = started + time_cap_s
@@ -239,23 +243,31 @@ async def _run(
                 if time.perf_counter() > deadline:
                     result.capped = True
                     return
+                query = urlencode(request.params)
                 t0 = time.perf_counter()
                 try:
                     response = await client.get(SEARCH_PATH, params=tuple(request.params))
                 except httpx.HTTPError as exc:
                     elapsed = time.perf_counter() - t0
                     result.samples.append(
-                        Sample(request.kind, elapsed, 0, None, f"{type(exc).__name__}: {exc}")
+                        Sample(
+                            request.kind,
+                            query,
+                            elapsed,
+                            0,
+                            None,
+                            f"{type(exc).__name__}: {exc}".strip(": "),
+                        )
                     )
                     continue
                 elapsed = time.perf_counter() - t0  # the body is read by then
                 if response.status_code == 200:
                     total = int(response.json()["total"])
-                    result.samples.append(Sample(request.kind, elapsed, 200, total))
+                    result.samples.append(Sample(request.kind, query, elapsed, 200, total))
                 else:
                     detail = response.text[:300]
                     result.samples.append(
-                        Sample(request.kind, elapsed, response.status_code, None, detail)
+                        Sample(request.kind, query, elapsed, response.status_code, None, detail)
                     )
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))

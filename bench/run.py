@@ -39,15 +39,17 @@ from pathlib import Path
 from bench import snapshot
 from bench.common import BuildResult, DatasetInfo, Profile, read_pc4
 from bench.load import (
+    CLIENT_TIMEOUT_S,
     KIND_HELP,
     KINDS,
     LevelResult,
     QueryMix,
+    Sample,
     latencies_ms,
     percentile,
     run_level,
 )
-from bench.server import Server, proc_status_kib, start_server
+from bench.server import Server, proc_status_kib, start_server, wait_idle
 from bench.snapshot import call_in_snapshot
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +58,7 @@ DEFAULT_OUT = PROJECT_ROOT / "bench" / "RESULTS.md"
 TARGET_CONCURRENCY = 10
 TARGET_P95_MS = 50.0
 WARMUP_REQUESTS = 40
+IDLE_WAIT_MAX_S = 600.0  # before a level: until the server has finished the previous one
 ZERO_HITS_SUSPECT = 0.5  # more searches than this without hits: the index is not what we built
 
 
@@ -93,14 +96,27 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="requests per kind for the in-process service time and cProfile; 0 skips (default 20)",
     )
     parser.add_argument(
+        "--profile-budget",
+        type=float,
+        default=30.0,
+        help="seconds per kind for the in-process measurement and for cProfile (default 30)",
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help="keep the temporary directory (code snapshot, database, index, server log)",
     )
     args = parser.parse_args(argv)
-    if args.services < 1 or args.requests < 1 or args.time_cap <= 0 or args.profile_requests < 0:
+    if (
+        args.services < 1
+        or args.requests < 1
+        or args.time_cap <= 0
+        or args.profile_requests < 0
+        or args.profile_budget <= 0
+    ):
         parser.error(
-            "--services, --requests and --time-cap must be positive, --profile-requests >= 0"
+            "--services, --requests, --time-cap and --profile-budget must be positive, "
+            "--profile-requests >= 0"
         )
     try:
         args.levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
@@ -161,8 +177,13 @@ def _machine() -> list[tuple[str, str]]:
         except importlib.metadata.PackageNotFoundError:
             return "not installed"
 
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     return [
         ("cores (`nproc`)", str(usable)),
+        (
+            "load average (1/5/15 min) when the report was written",
+            " / ".join(f"{v:.2f}" for v in load) if load else "n/a",
+        ),
         ("CPU", cpu),
         ("memory", memory),
         ("OS", platform.platform()),
@@ -259,6 +280,8 @@ def render(run: Run) -> str:
     for level in run.levels:
         ms = latencies_ms(level.ok)
         done = f"{len(level.samples)}" + (f" of {level.planned} (time cap)" if level.capped else "")
+        if level.idle_wait_s >= 2:
+            done += f", after {level.idle_wait_s:,.0f} s waiting for the server to go idle"
         add(
             f"| {level.concurrency} | {done} | {len(level.errors)} | {_ms(percentile(ms, 50))} | "
             f"{_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
@@ -281,15 +304,34 @@ def render(run: Run) -> str:
                 f"{_ms(max(ms) if ms else float('nan'))} | {KIND_HELP[kind]} |"
             )
         add("")
-    errors = [s for level in run.levels for s in level.errors]
+    single = next((lv for lv in run.levels if lv.concurrency == 1 and lv.ok), None)
+    if single is not None:
+        add("### Slowest requests at concurrency 1 (no queueing)")
+        add("")
+        add("| ms | kind | hits | query string |")
+        add("|---:|---|---:|---|")
+        for sample in sorted(single.ok, key=lambda s: s.seconds, reverse=True)[:8]:
+            add(
+                f"| {sample.seconds * 1000:,.1f} | {sample.kind} | {sample.total} | `{sample.query}` |"
+            )
+        add("")
+    errors = [(level.concurrency, s) for level in run.levels for s in level.errors]
     if errors:
         add("### Errors")
         add("")
-        for sample in errors[:10]:
-            detail = (sample.error or "").replace("\n", " ").replace("|", "/")[:200]
-            add(f"- `{sample.kind}` status {sample.status or 'no response'}: {detail}")
-        if len(errors) > 10:
-            add(f"- … and {len(errors) - 10} more")
+        add("| concurrency | status | count | first example (after s) | query string |")
+        add("|---:|---|---:|---|---|")
+        groups: dict[tuple[int, str], list[Sample]] = {}
+        for concurrency, sample in errors:
+            status = str(sample.status) if sample.status else "no answer"
+            groups.setdefault((concurrency, status), []).append(sample)
+        for (concurrency, status), samples in groups.items():
+            first = samples[0]
+            detail = (first.error or "").replace("\n", " ").replace("|", "/")[:160]
+            add(
+                f"| {concurrency} | {status} | {len(samples)} | {detail} "
+                f"({first.seconds:,.1f} s) | `{first.query}` |"
+            )
         add("")
     if run.profile is not None:
         _render_profile(run, add)
@@ -365,10 +407,13 @@ def render(run: Run) -> str:
         "as many keep-alive connections as the concurrency; the client shares the same cores "
         "with the server. Latency is client-side wall time from sending the request until the "
         "whole body has been read. Percentiles (linear interpolation) are over 200 responses "
-        "only; an error is any non-200 status or a request without response, and is "
-        "reported. Throughput is completed requests divided by the wall time of the level. "
-        "Every level runs a prefix of the same seeded request sequence; a level stops starting "
-        f"requests after {args.time_cap:.0f} s. Before measuring, {WARMUP_REQUESTS} requests "
+        "only, so with errors they understate the tail; an error is any non-200 status or no "
+        f"answer within {CLIENT_TIMEOUT_S:.0f} s, and is reported. Throughput is completed "
+        "requests divided by the wall time of the level. Every level runs a prefix of the same "
+        "seeded request sequence; a level stops starting requests after "
+        f"{args.time_cap:.0f} s, and starts only when the server process has gone idle (a "
+        "client that gives up does not stop the server's work). Before measuring, "
+        f"{WARMUP_REQUESTS} requests "
         "warm the server (caches, vocabulary); the database and index were just written, so "
         "they are in the OS page cache.",
         "**Query mix** (share): "
@@ -395,6 +440,11 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
         "no concurrency), after the server has stopped."
     )
     add("")
+    add(
+        f"Up to {run.args.profile_requests} requests per kind, fewer when the kind used up its "
+        f"budget of {prof.budget_s:.0f} s."
+    )
+    add("")
     add("| kind | requests | service p50 ms | service p95 ms | mean ms |")
     add("|---|---:|---:|---:|---:|")
     for kind in KINDS:
@@ -405,10 +455,11 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     mix_mean = sum(prof.service_ms[k][3] * w for k, w in weights.items()) / sum(weights.values())
     add("")
     add(
-        f"Mean service time of the mix (weighted by share): **{mix_mean:,.1f} ms**, i.e. at most "
-        f"~{1000 / mix_mean:,.1f} requests/s for one process that runs Python on one core at a "
-        "time (the GIL). Above that rate requests queue: with concurrency *c* a request waits "
-        "for up to *c* − 1 others, so its latency is roughly *c* × the service time."
+        f"Mean service time of the mix (weighted by share): **{mix_mean:,.1f} ms**, i.e. roughly "
+        f"{1000 / mix_mean:,.1f} requests/s for one process that runs Python on one core at a "
+        "time (the GIL; SQLite releases it, so a little more is possible). With *c* clients "
+        "that each wait for their answer, latency ≈ *c* / throughput (Little's law): beyond "
+        "the service rate, requests only queue."
     )
     throughputs = ", ".join(
         f"c={lv.concurrency}: {lv.throughput:,.1f}/s" for lv in run.levels if lv.samples
@@ -417,7 +468,7 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     add("")
     add(
         f"Hottest functions (own time) while running {prof.profiled_requests} `{prof.profiled_kind}` "
-        f"requests, the slowest kind, under cProfile ({prof.profiled_total_s:,.1f} s including "
+        f"requests, the slowest kind by mean, under cProfile ({prof.profiled_total_s:,.1f} s including "
         "profiler overhead):"
     )
     add("")
@@ -433,6 +484,13 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     add("|---|---:|---:|---:|")
     for hot in prof.project:
         add(f"| `{hot.name}` | {hot.calls:,} | {hot.own_s:,.3f} | {hot.cumulative_s:,.3f} |")
+    add("")
+    add("Slowest single requests in-process:")
+    add("")
+    add("| ms | kind | query string |")
+    add("|---:|---|---|")
+    for ms, kind, query in prof.slowest:
+        add(f"| {ms:,.1f} | {kind} | `{query}` |")
     add("")
 
 
@@ -526,10 +584,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         levels: list[LevelResult] = []
         for level in args.levels:
             requests = QueryMix(info, args.seed).take(_requests_for(level, args.requests))
+            idle_wait = wait_idle(server.process.pid, max_s=IDLE_WAIT_MAX_S)
             result = run_level(server.base_url, requests, level, args.time_cap)
+            result.idle_wait_s = idle_wait
             ms = latencies_ms(result.ok)
             print(
-                f"      concurrency {level:>3}: {len(result.samples)} requests, "
+                f"      concurrency {level:>3} (after {idle_wait:.0f} s idle wait): "
+                f"{len(result.samples)} requests, "
                 f"{len(result.errors)} errors, p50 {_ms(percentile(ms, 50))} ms, "
                 f"p95 {_ms(percentile(ms, 95))} ms, {result.throughput:.1f} req/s",
                 flush=True,
@@ -538,18 +599,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         pid = server.process.pid
         hwm, rss = proc_status_kib(pid, "VmHWM"), proc_status_kib(pid, "VmRSS")
         server.stop()
-        hot: Profile | None = None
-        if args.profile_requests > 0:
-            print("      profiling in-process (no HTTP) …", flush=True)
-            hot = call_in_snapshot(
-                code,
-                "bench.hotspots:profile",
-                database_url=database_url,
-                index_path=str(index),
-                requests=QueryMix(info, args.seed).take(max(3000, args.requests)),
-                per_kind=args.profile_requests,
-            )
-            assert isinstance(hot, Profile)
         run = Run(
             args=args,
             info=info,
@@ -562,21 +611,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             server_hwm_kib=hwm,
             server_rss_kib=rss,
             started=started,
-            profile=hot,
+            profile=None,
             fingerprint=fingerprint,
             fingerprint_end=snapshot.fingerprint(PROJECT_ROOT),
         )
+        out: Path = args.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(run), encoding="utf-8")  # kept should profiling fail
+        if args.profile_requests > 0:
+            print(
+                f"      profiling in-process (no HTTP, ≤ {args.profile_budget:.0f} s per kind) …",
+                flush=True,
+            )
+            hot = call_in_snapshot(
+                code,
+                "bench.hotspots:profile",
+                database_url=database_url,
+                index_path=str(index),
+                requests=QueryMix(info, args.seed).take(max(3000, args.requests)),
+                per_kind=args.profile_requests,
+                budget_s=args.profile_budget,
+            )
+            assert isinstance(hot, Profile)
+            run.profile = hot
         report = render(run)
         print()
         print(report)
-        out: Path = args.out
-        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report, encoding="utf-8")
         print(f"written to {out}")
-        if run.fingerprint != run.fingerprint_end:
-            print(
-                "bench: the code changed during the run; the numbers mix versions", file=sys.stderr
-            )
+        if _zero_share(levels) > ZERO_HITS_SUSPECT:
+            print("bench: most searches found nothing; the run is suspect", file=sys.stderr)
             return 1
         return 1 if any(level.errors for level in levels) else 0
     finally:

@@ -37,6 +37,29 @@ def proc_status_kib(pid: int, key: str) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(pid: int, *, max_s: float, busy_share: float = 0.1) -> float:
+    """Wait until the process uses less than ``busy_share`` of a core over one second (a
+    client that timed out does not stop the server's work); returns the seconds waited."""
+    started = time.perf_counter()
+    before = cpu_seconds(pid)
+    while before is not None and time.perf_counter() - started < max_s:
+        time.sleep(1.0)
+        after = cpu_seconds(pid)
+        if after is None or after - before < busy_share:
+            break
+        before = after
+    return time.perf_counter() - started
+
+
 @dataclass
 class Server:
     process: subprocess.Popen[bytes]
