@@ -666,7 +666,7 @@ class EmbeddedBackend(SearchBackend):
             total = self._count(conn, g, expression, where, params)
             sample = self._sample(
                 conn,
-                f"SELECT d.rowid FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
+                f"SELECT d.rowid FROM fts_{g} CROSS JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
                 f"WHERE fts_{g} MATCH ? AND {where} LIMIT {FACET_SAMPLE}",
                 [expression, *params],
             )
@@ -694,7 +694,7 @@ class EmbeddedBackend(SearchBackend):
     ) -> list[Any]:
         return conn.execute(
             f"""SELECT d.rowid, d.doc, d.terms, d.name_sort, d.lat, d.lng, fts_{g}.rank
-                FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid
+                FROM fts_{g} CROSS JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid
                 WHERE fts_{g} MATCH ? AND {where}
                 ORDER BY fts_{g}.rank LIMIT {cap}""",
             [expression, *params],
@@ -710,7 +710,7 @@ class EmbeddedBackend(SearchBackend):
             ).fetchone()
         else:
             (n,) = conn.execute(
-                f"SELECT COUNT(*) FROM fts_{g} JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
+                f"SELECT COUNT(*) FROM fts_{g} CROSS JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
                 f"WHERE fts_{g} MATCH ? AND {where}",
                 [expression, *params],
             ).fetchone()
