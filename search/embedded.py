@@ -704,16 +704,12 @@ class EmbeddedBackend(SearchBackend):
     def _count(
         conn: sqlite3.Connection, g: int, expression: str, where: str, params: list[Any]
     ) -> int:
-        if where == "1":
-            (n,) = conn.execute(
-                f"SELECT COUNT(*) FROM fts_{g} WHERE fts_{g} MATCH ?", [expression]
-            ).fetchone()
-        else:
-            (n,) = conn.execute(
-                f"SELECT COUNT(*) FROM fts_{g} CROSS JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
-                f"WHERE fts_{g} MATCH ? AND {where}",
-                [expression, *params],
-            ).fetchone()
+        """Matches, counted up to MAX_TOTAL_HITS (like Meilisearch's maxTotalHits)."""
+        (n,) = conn.execute(
+            f"SELECT COUNT(*) FROM (SELECT 1 FROM fts_{g} CROSS JOIN docs_{g} AS d "
+            f"ON d.rowid = fts_{g}.rowid WHERE fts_{g} MATCH ? AND {where} LIMIT {MAX_TOTAL_HITS})",
+            [expression, *params],
+        ).fetchone()
         return int(n)
 
     def _browse(
@@ -730,7 +726,8 @@ class EmbeddedBackend(SearchBackend):
         needs_python = query.geo_radius is not None or query.sort is SortOrder.distance
         if not needs_python:
             (total,) = conn.execute(
-                f"SELECT COUNT(*) FROM docs_{g} AS d WHERE {where}", params
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM docs_{g} AS d WHERE {where} LIMIT {MAX_TOTAL_HITS})",
+                params,
             ).fetchone()
             rows = conn.execute(
                 f"SELECT d.doc, d.lat, d.lng FROM docs_{g} AS d WHERE {where} ORDER BY d.name_sort, d.id LIMIT ? OFFSET ?",
