@@ -198,6 +198,7 @@ class LevelResult:
     wall_s: float = 0.0
     capped: bool = False  # stopped by the time cap before all planned requests ran
     idle_wait_s: float = 0.0  # waited for the server to finish earlier work before the level
+    load_1min: float | None = None  # the machine's load average at the end of the level
 
     @property
     def ok(self) -> list[Sample]:

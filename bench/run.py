@@ -275,18 +275,27 @@ def render(run: Run) -> str:
         add("")
     add("## Latency and throughput of `GET /api/v1/search`")
     add("")
-    add("| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s |")
-    add("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    add(
+        "| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
+        "| load (1 min) at the end |"
+    )
+    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for level in run.levels:
         ms = latencies_ms(level.ok)
         done = f"{len(level.samples)}" + (f" of {level.planned} (time cap)" if level.capped else "")
         if level.idle_wait_s >= 2:
             done += f", after {level.idle_wait_s:,.0f} s waiting for the server to go idle"
+        load = f"{level.load_1min:.1f}" if level.load_1min is not None else "n/a"
         add(
             f"| {level.concurrency} | {done} | {len(level.errors)} | {_ms(percentile(ms, 50))} | "
             f"{_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
-            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} |"
+            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} | {load} |"
         )
+    add("")
+    add(
+        f"The machine has {os.cpu_count()} cores; a load average well above that while a level "
+        "ran means other processes competed for the CPU and the latencies are inflated."
+    )
     add("")
     if target is not None:
         add(f"### Per query kind at concurrency {TARGET_CONCURRENCY}")
@@ -587,6 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             idle_wait = wait_idle(server.process.pid, max_s=IDLE_WAIT_MAX_S)
             result = run_level(server.base_url, requests, level, args.time_cap)
             result.idle_wait_s = idle_wait
+            result.load_1min = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             ms = latencies_ms(result.ok)
             print(
                 f"      concurrency {level:>3} (after {idle_wait:.0f} s idle wait): "
