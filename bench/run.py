@@ -293,8 +293,9 @@ def render(run: Run) -> str:
         )
     add("")
     add(
-        f"The machine has {os.cpu_count()} cores; a load average well above that while a level "
-        "ran means other processes competed for the CPU and the latencies are inflated."
+        f"The machine has {os.cpu_count()} cores. The load average includes the server's own "
+        "busy threads (SQLite releases the GIL) and the client; it is there to recognise a run "
+        "on a machine that other work kept busy, not to correct for it."
     )
     add("")
     if target is not None:
@@ -388,7 +389,8 @@ def render(run: Run) -> str:
     add("")
     municipalities = counts.get("municipality", 0)
     notes = [
-        f"**Data.** Synthetic, deterministic (seed {args.seed}): {counts.get('service', 0):,} "
+        f"**Data.** Synthetic; texts, counts, links and places follow seed {args.seed} (ids are "
+        f"uuid4, timestamps relative to the run): {counts.get('service', 0):,} "
         f"services over all {municipalities} municipalities of the 2014 PC4 centroid file "
         "(`../shared/data/geo/pc4-nl-2014.csv`, 4pp, MIT; read in place, not copied), in "
         "proportion to each municipality's PC4 areas with addresses; about one organisation "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -59,3 +60,21 @@ def test_access_log_has_no_ip_address_or_query(
     assert not any(
         "testclient" in line or "203.0.113.7" in line or "schulden" in line for line in lines
     )
+
+
+def test_exhausted_connection_pool_is_a_503_problem(tmp_path: Path) -> None:
+    from app.core.db import build_engine
+
+    engine = build_engine(
+        f"sqlite:///{tmp_path / 'pool.db'}", pool_size=1, max_overflow=0, pool_timeout=0.1
+    )
+    app = create_app(make_settings(), engine=engine, background_sync=False)
+    held = engine.connect()  # the only connection is busy
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            response = client.get("/api/v1/services")
+    finally:
+        held.close()
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["Retry-After"] == "5"

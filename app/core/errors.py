@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -285,6 +286,19 @@ def install_error_handlers(app: FastAPI) -> None:
             detail="De database is even niet bereikbaar. Probeer het over een paar minuten opnieuw.",
             code="niet-beschikbaar",
             headers={"Retry-After": "30"},
+            request=request,
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        # Every database connection is busy (a load peak): ask to retry, never a 500.
+        logger.warning("database connection pool exhausted: %s", exc)
+        return problem_response(
+            status=503,
+            title="Tijdelijk niet beschikbaar",
+            detail="Het is even te druk. Probeer het over een paar seconden opnieuw.",
+            code="niet-beschikbaar",
+            headers={"Retry-After": "5"},
             request=request,
         )
 
