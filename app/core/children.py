@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -36,6 +36,25 @@ def replace_owned(
         session.add(row)
         rows.append(row)
     return rows
+
+
+def replace_given(
+    *,
+    session: Session,
+    owner_field: str,
+    owner_id: uuid.UUID,
+    children: Mapping[type[SQLModel], Sequence[BaseModel] | None],
+) -> None:
+    """Replace each kind of owned rows whose new list was given (``None``: leave as is)."""
+    for model, items in children.items():
+        if items is not None:
+            replace_owned(
+                session=session,
+                model=model,
+                owner_field=owner_field,
+                owner_id=owner_id,
+                items=items,
+            )
 
 
 def load_owned(

@@ -42,7 +42,7 @@ def summary_of(description: str | None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _variants() -> tuple[tuple[str, ...], ...]:
+def taxonomy_variants() -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(group) for group in read_taxonomy_file().variants)
 
 
@@ -61,7 +61,7 @@ def build_analyzer(session: Session) -> Analyzer:
     )
     for name, description, org_name in texts:
         corpus.update(tokenize(f"{name} {description or ''} {org_name}"))
-    return Analyzer(vocabulary=vocabulary, variants=_variants(), corpus=corpus)
+    return Analyzer(vocabulary=vocabulary, variants=taxonomy_variants(), corpus=corpus)
 
 
 class DocumentBuilder:

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from app.core.models import utcnow
-from app.indexing.documents import DocumentBuilder
+from app.indexing.documents import DocumentBuilder, taxonomy_variants
 from app.indexing.models import SearchOutbox
 from app.services.models import Service, ServiceAtLocation, ServiceTerm
 from search.analysis import Analyzer
@@ -83,9 +83,7 @@ def pending_count(*, session: Session) -> int:
 
 
 def current_settings() -> dict[str, Any]:
-    from app.indexing.documents import _variants
-
-    return index_settings(synonyms=synonyms_from_variants(_variants()))
+    return index_settings(synonyms=synonyms_from_variants(taxonomy_variants()))
 
 
 @dataclass

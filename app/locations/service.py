@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from app.contacts.models import Phone
 from app.contacts.schemas import PhonePublic
-from app.core.children import load_owned, replace_owned
+from app.core.children import load_owned, replace_given
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.models import utcnow
 from app.core.schemas import Ref
@@ -161,22 +161,12 @@ def _apply(session: Session, location: Location, data: LocationCreate | Location
         else:
             for key, value in data.address.model_dump().items():
                 setattr(existing, key, value)
-    if data.phones is not None:
-        replace_owned(
-            session=session,
-            model=Phone,
-            owner_field="location_id",
-            owner_id=location.id,
-            items=data.phones,
-        )
-    if data.schedules is not None:
-        replace_owned(
-            session=session,
-            model=Schedule,
-            owner_field="location_id",
-            owner_id=location.id,
-            items=data.schedules,
-        )
+    replace_given(
+        session=session,
+        owner_field="location_id",
+        owner_id=location.id,
+        children={Phone: data.phones, Schedule: data.schedules},
+    )
     session.flush()
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.contacts.models import Contact, Phone
 from app.contacts.schemas import ContactPublic, PhonePublic
-from app.core.children import load_owned, replace_owned
+from app.core.children import load_owned, replace_given, replace_owned
 from app.core.errors import Conflict
 from app.core.lookup import ensure_slug_free, get_by_slug, unique_slug
 from app.core.models import utcnow
@@ -157,7 +157,7 @@ def _write_children(
             model=OrganizationIdentifier,
             owner_field="organization_id",
             owner_id=org.id,
-            items=[],
+            items=[],  # clear; identifiers are stored with their scheme below
         )
         for ident in data.identifiers:
             session.add(
@@ -168,22 +168,12 @@ def _write_children(
                     identifier_scheme="NL-KVK" if ident.type.value == "kvk" else "NL-AGB",
                 )
             )
-    if data.phones is not None:
-        replace_owned(
-            session=session,
-            model=Phone,
-            owner_field="organization_id",
-            owner_id=org.id,
-            items=data.phones,
-        )
-    if data.contacts is not None:
-        replace_owned(
-            session=session,
-            model=Contact,
-            owner_field="organization_id",
-            owner_id=org.id,
-            items=data.contacts,
-        )
+    replace_given(
+        session=session,
+        owner_field="organization_id",
+        owner_id=org.id,
+        children={Phone: data.phones, Contact: data.contacts},
+    )
 
 
 _SCALARS = ("alternate_name", "description", "website", "email")

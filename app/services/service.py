@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from app.contacts.models import Contact, Phone
 from app.contacts.schemas import ContactPublic, PhonePublic
-from app.core.children import load_owned, replace_owned
+from app.core.children import load_owned, replace_given
 from app.core.errors import FieldError, Unprocessable
 from app.core.lookup import ensure_slug_free, get_by_slug, unique_slug
 from app.core.models import utcnow
@@ -374,30 +374,12 @@ def _write_related(session: Session, service: Service, data: ServiceCreate | Ser
         _set_locations(session, service, data.locations)
     if data.sources is not None:
         _set_sources(session, service, data.sources)
-    if data.phones is not None:
-        replace_owned(
-            session=session,
-            model=Phone,
-            owner_field="service_id",
-            owner_id=service.id,
-            items=data.phones,
-        )
-    if data.contacts is not None:
-        replace_owned(
-            session=session,
-            model=Contact,
-            owner_field="service_id",
-            owner_id=service.id,
-            items=data.contacts,
-        )
-    if data.schedules is not None:
-        replace_owned(
-            session=session,
-            model=Schedule,
-            owner_field="service_id",
-            owner_id=service.id,
-            items=data.schedules,
-        )
+    replace_given(
+        session=session,
+        owner_field="service_id",
+        owner_id=service.id,
+        children={Phone: data.phones, Contact: data.contacts, Schedule: data.schedules},
+    )
     session.flush()
 
 
