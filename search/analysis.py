@@ -158,6 +158,8 @@ MIN_LAST_PART = 4  # shortest unknown tail of a compound
 
 
 def fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose (most Dutch text)
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return stripped.casefold()

@@ -38,6 +38,10 @@ class SearchBackend(ABC):
     @abstractmethod
     def stats(self) -> IndexStats: ...
 
+    def warm_up(self) -> None:
+        """Load what the first search would otherwise wait for (default: nothing)."""
+        return
+
     @abstractmethod
     def rebuild(self, settings: dict[str, Any], batches: Iterable[Sequence[Document]]) -> int:
         """Build a fresh index (settings first), then swap it in; returns the document count."""

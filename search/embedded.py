@@ -26,7 +26,6 @@ import logging
 import math
 import sqlite3
 import threading
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,34 +33,25 @@ from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from search.analysis import Analyzer, QueryWord, fold, stem, tokenize
 from search.backend import Document, SearchBackend
-from search.geo import EARTH_RADIUS_M, haversine_m
+from search.columns import CHANGE_LOG_VERSIONS, Codes, Columns, Floats, Ids, Mask, rowids_from
 from search.highlight import mark_words
 from search.settings import (
     ARRAY_FIELDS,
     MAX_TOTAL_HITS,
-    NUMERIC_FIELDS,
     SCALAR_FIELDS,
     SEARCHABLE_ATTRIBUTES,
     TYPO_ONE,
     TYPO_TWO,
 )
 from search.types import (
-    And,
-    Eq,
-    Exists,
-    Filter,
-    GeoPoint,
     Hit,
-    In,
     IndexStats,
-    Not,
-    Or,
-    Range,
     SearchQuery,
     SearchResult,
     SearchUnavailableError,
@@ -71,7 +61,7 @@ from search.types import (
 logger = logging.getLogger(__name__)
 CANDIDATE_CAP = 200  # candidates per matching round, by bm25, ranked in Python
 POSITIONS = 10_000  # positions per attribute in a term's rank code
-INDEX_FORMAT = "2"  # bump when the tables change; an index of another format starts empty
+INDEX_FORMAT = "3"  # bump when the tables change; an index of another format starts empty
 FACET_SAMPLE = 1000  # facets are exact up to this many matches, counted over a sample above
 COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
@@ -144,6 +134,14 @@ class _Vocabulary:
         self._reversed = sorted(t[::-1] for t in terms)
         self._sorted = sorted(terms)
 
+    def with_terms(self, terms: Iterable[str]) -> _Vocabulary:
+        """This vocabulary plus ``terms`` (terms of removed documents stay: they only cost an
+        alternative that matches nothing)."""
+        new = sorted(set(terms) - self.known)
+        if not new:
+            return self
+        return _Vocabulary(self.terms + new)
+
     def starting_with(self, prefix: str, limit: int = 500) -> list[str]:
         start = bisect.bisect_left(self._sorted, prefix)
         found: list[str] = []
@@ -175,7 +173,9 @@ class EmbeddedBackend(SearchBackend):
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._vocab_cache: tuple[tuple[int, int], _Vocabulary] | None = None
+        self._state_lock = threading.Lock()
+        self._state_cache: _State | None = None
+        self._settings_cache: tuple[str, dict[str, Any]] = ("", {})
         self._stop_words: frozenset[str] = frozenset()
 
     # --- connections and generations ---------------------------------------------------
@@ -272,8 +272,13 @@ class EmbeddedBackend(SearchBackend):
                 rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, doc TEXT NOT NULL,
                 name_sort TEXT NOT NULL, municipality TEXT, access TEXT, cost TEXT,
                 organization TEXT, place TEXT, admission_status TEXT,
-                age_min REAL, age_max REAL, lat REAL, lng REAL, terms TEXT NOT NULL)"""
+                age_min REAL, age_max REAL, lat REAL, lng REAL, terms TEXT NOT NULL,
+                name_words INTEGER NOT NULL, term_count INTEGER NOT NULL)"""
         )
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS changes_{g} (version INTEGER NOT NULL, rowid INTEGER NOT NULL)"
+        )
+        conn.execute(f"CREATE INDEX IF NOT EXISTS changes_{g}_version ON changes_{g}(version)")
         conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{g}_name ON docs_{g}(name_sort)")
         conn.execute(f"CREATE INDEX IF NOT EXISTS docs_{g}_geo ON docs_{g}(lat, lng)")
         for column in ("municipality", "access", "cost", "organization", "place"):
@@ -293,7 +298,7 @@ class EmbeddedBackend(SearchBackend):
 
     @staticmethod
     def _drop_tables(conn: sqlite3.Connection, g: int) -> None:
-        for table in (f"vocab_{g}", f"fts_{g}", f"vals_{g}", f"docs_{g}"):
+        for table in (f"vocab_{g}", f"fts_{g}", f"vals_{g}", f"changes_{g}", f"docs_{g}"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
 
     def _bump(self, conn: sqlite3.Connection) -> None:
@@ -308,10 +313,12 @@ class EmbeddedBackend(SearchBackend):
         self._stop_words = frozenset(settings.get("stopWords", ()))
 
     def _settings(self, conn: sqlite3.Connection) -> dict[str, Any]:
-        raw = self._meta(conn, "settings")
-        settings: dict[str, Any] = json.loads(raw) if raw else {}
-        self._stop_words = frozenset(settings.get("stopWords", ()))
-        return settings
+        raw = self._meta(conn, "settings") or ""
+        if raw != self._settings_cache[0]:
+            settings: dict[str, Any] = json.loads(raw) if raw else {}
+            self._settings_cache = (raw, settings)
+            self._stop_words = frozenset(settings.get("stopWords", ()))
+        return self._settings_cache[1]
 
     def _row(self, doc: Document) -> tuple[tuple[Any, ...], list[tuple[str, str]], tuple[str, str]]:
         if "id" not in doc:
@@ -350,22 +357,33 @@ class EmbeddedBackend(SearchBackend):
             lat,
             lng,
             json.dumps({"c": codes, "n": name_words}, separators=(",", ":")),
+            len(name_words),
+            len(codes),
         )
         values = [(f, str(v)) for f in sorted(ARRAY_FIELDS) for v in doc.get(f) or ()]
         fts_text = (" ".join(self.analyzer.terms(str(doc.get("name") or ""))), " ".join(codes))
         return row, values, fts_text
 
-    def _write(self, conn: sqlite3.Connection, g: int, documents: Sequence[Document]) -> None:
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        g: int,
+        documents: Sequence[Document],
+        version: int | None = None,
+    ) -> None:
+        """Write documents; with a ``version``, log the rowids touched (see search/columns.py)."""
         prepared = [self._row(d) for d in documents]  # validate everything before writing
         for row, values, fts_text in prepared:
-            self._remove(conn, g, [row[0]])
+            self._remove(conn, g, [row[0]], version)
             cursor = conn.execute(
                 f"""INSERT INTO docs_{g}(id, doc, name_sort, municipality, access, cost, organization,
-                    place, admission_status, age_min, age_max, lat, lng, terms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    place, admission_status, age_min, age_max, lat, lng, terms, name_words,
+                    term_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 row,
             )
             rowid = cursor.lastrowid
+            if version is not None:
+                self._log_change(conn, g, version, rowid)
             conn.executemany(
                 f"INSERT INTO vals_{g}(doc, field, value) VALUES (?, ?, ?)",
                 [(rowid, f, v) for f, v in values],
@@ -376,11 +394,18 @@ class EmbeddedBackend(SearchBackend):
             )
 
     @staticmethod
-    def _remove(conn: sqlite3.Connection, g: int, ids: Sequence[str]) -> None:
+    def _log_change(conn: sqlite3.Connection, g: int, version: int, rowid: int | None) -> None:
+        conn.execute(f"INSERT INTO changes_{g}(version, rowid) VALUES (?, ?)", (version, rowid))
+
+    def _remove(
+        self, conn: sqlite3.Connection, g: int, ids: Sequence[str], version: int | None = None
+    ) -> None:
         for doc_id in ids:
             found = conn.execute(f"SELECT rowid FROM docs_{g} WHERE id = ?", (doc_id,)).fetchone()
             if found:
                 rowid = found[0]
+                if version is not None:
+                    self._log_change(conn, g, version, rowid)
                 conn.execute(f"DELETE FROM fts_{g} WHERE rowid = ?", (rowid,))
                 conn.execute(f"DELETE FROM vals_{g} WHERE doc = ?", (rowid,))
                 conn.execute(f"DELETE FROM docs_{g} WHERE rowid = ?", (rowid,))
@@ -390,8 +415,12 @@ class EmbeddedBackend(SearchBackend):
             g = self._generation(conn)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                work(conn, g)
-                self._bump(conn)
+                version = int(self._meta(conn, "version", "0") or 0) + 1
+                work(conn, g, version)
+                self._set_meta(conn, "version", str(version))
+                conn.execute(
+                    f"DELETE FROM changes_{g} WHERE version <= ?", (version - CHANGE_LOG_VERSIONS,)
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -399,11 +428,11 @@ class EmbeddedBackend(SearchBackend):
 
     def upsert(self, documents: Sequence[Document]) -> None:
         if documents:
-            self._transaction(lambda conn, g: self._write(conn, g, documents))
+            self._transaction(lambda conn, g, v: self._write(conn, g, documents, v))
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            self._transaction(lambda conn, g: self._remove(conn, g, ids))
+            self._transaction(lambda conn, g, v: self._remove(conn, g, ids, v))
 
     def rebuild(self, settings: dict[str, Any], batches: Iterable[Sequence[Document]]) -> int:
         with self._connect() as conn:
@@ -444,18 +473,58 @@ class EmbeddedBackend(SearchBackend):
         except SearchUnavailableError:
             return False
 
+    def warm_up(self) -> None:
+        """Load the in-memory columns and vocabulary (about 2 s at 100,000 documents)."""
+        with self._connect() as conn:
+            self._settings(conn)
+            self._state(conn, self._generation(conn))
+
     def stats(self) -> IndexStats:
         with self._connect() as conn:
             g = self._generation(conn)
             (n,) = conn.execute(f"SELECT COUNT(*) FROM docs_{g}").fetchone()
         return IndexStats(documents=int(n))
 
-    def _vocabulary(self, conn: sqlite3.Connection, g: int) -> _Vocabulary:
-        key = (g, int(self._meta(conn, "version", "0") or 0))
-        if self._vocab_cache is None or self._vocab_cache[0] != key:
-            terms = [str(r[0]) for r in conn.execute(f"SELECT term FROM vocab_{g}")]
-            self._vocab_cache = (key, _Vocabulary(terms))
-        return self._vocab_cache[1]
+    def _state(self, conn: sqlite3.Connection, g: int) -> _State:
+        """Columns and vocabulary at the index's current version (refreshed incrementally)."""
+        version = int(self._meta(conn, "version", "0") or 0)
+        state = self._state_cache
+        if state is not None and state.columns.generation == g and state.columns.version == version:
+            return state
+        with self._state_lock:
+            state = self._state_cache
+            if state is None or state.columns.generation != g:
+                state = self._load_state(conn, g, version)
+            elif state.columns.version != version:
+                columns = state.columns.refresh(conn, g, version)
+                if columns.version == version and columns is not state.columns:
+                    vocabulary = self._refreshed_vocabulary(conn, g, state, columns)
+                    state = _State(columns, vocabulary)
+            self._state_cache = state
+            return state
+
+    @staticmethod
+    def _load_state(conn: sqlite3.Connection, g: int, version: int) -> _State:
+        return _State(Columns.load(conn, g, version), EmbeddedBackend._full_vocabulary(conn, g))
+
+    @staticmethod
+    def _refreshed_vocabulary(
+        conn: sqlite3.Connection, g: int, old: _State, columns: Columns
+    ) -> _Vocabulary:
+        if columns.loaded_fully:
+            return EmbeddedBackend._full_vocabulary(conn, g)
+        added: set[str] = set()
+        for (terms_json,) in conn.execute(
+            f"""SELECT terms FROM docs_{g} WHERE rowid IN
+                (SELECT rowid FROM changes_{g} WHERE version > ? AND version <= ?)""",
+            (old.columns.version, columns.version),
+        ):
+            added.update(json.loads(terms_json)["c"])
+        return old.vocabulary.with_terms(added)
+
+    @staticmethod
+    def _full_vocabulary(conn: sqlite3.Connection, g: int) -> _Vocabulary:
+        return _Vocabulary([str(r[0]) for r in conn.execute(f"SELECT term FROM vocab_{g}")])
 
     def _word_matches(self, words: list[QueryWord], vocab: _Vocabulary) -> list[_WordMatch]:
         matches = []
@@ -518,125 +587,87 @@ class EmbeddedBackend(SearchBackend):
         with self._connect() as conn:
             g = self._generation(conn)
             self._settings(conn)
-            where, params = self._where(query.filter, g)
-            point = query.point
+            state = self._state(conn, g)
+            columns = state.columns
+            mask = columns.mask(query.filter)
+            distances: Floats | None = None
             if query.geo_radius is not None:
-                where, params = self._bbox(where, params, query)
+                mask, distances = columns.within(mask, query.geo_radius)
+            elif query.point is not None:
+                distances = np.full(columns.size, np.nan)
+                everything = np.flatnonzero(columns.alive)
+                distances[everything] = columns.distances(
+                    everything, query.point.lat, query.point.lng
+                )
             words = [
                 w for w in self.analyzer.query(query.text) if w.original not in self._stop_words
             ] or (self.analyzer.query(query.text))
             if words:
-                return self._text_search(conn, g, query, words, where, params, point)
-            return self._browse(conn, g, query, where, params, point)
-
-    # filters -------------------------------------------------------------------------------
-
-    def _where(self, node: Filter | None, g: int) -> tuple[str, list[Any]]:
-        if node is None:
-            return "1", []
-        if isinstance(node, And | Or):
-            parts = [self._where(item, g) for item in node.items]
-            if not parts:
-                return ("1", []) if isinstance(node, And) else ("0", [])
-            joiner = " AND " if isinstance(node, And) else " OR "
-            return "(" + joiner.join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
-        if isinstance(node, Not):
-            inner, ps = self._where(node.item, g)
-            return f"NOT ({inner})", ps
-        field = node.field
-        if field in ARRAY_FIELDS:
-            if isinstance(node, Eq):
-                return f"d.rowid IN (SELECT doc FROM vals_{g} WHERE field = ? AND value = ?)", [
-                    field,
-                    str(node.value),
-                ]
-            if isinstance(node, In):
-                if not node.values:
-                    return "0", []
-                marks = ", ".join("?" for _ in node.values)
-                return (
-                    f"d.rowid IN (SELECT doc FROM vals_{g} WHERE field = ? AND value IN ({marks}))",
-                    [field, *(str(v) for v in node.values)],
-                )
-            if isinstance(node, Exists):
-                return f"d.rowid IN (SELECT doc FROM vals_{g} WHERE field = ?)", [field]
-            raise ValueError(f"filter {type(node).__name__} werkt niet op lijstveld {field}")
-        column = _SCALAR_COLUMNS.get(field)
-        if column is None:
-            raise ValueError(f"onbekend filterveld: {field}")
-        if isinstance(node, Eq):
-            return f"d.{column} = ?", [node.value]
-        if isinstance(node, In):
-            if not node.values:
-                return "0", []
-            return f"d.{column} IN ({', '.join('?' for _ in node.values)})", list(node.values)
-        if isinstance(node, Exists):
-            return f"d.{column} IS NOT NULL", []
-        if isinstance(node, Range):
-            if field not in NUMERIC_FIELDS:
-                raise ValueError(f"bereikfilter alleen op getallen, niet op {field}")
-            clauses, values = [], []
-            if node.gte is not None:
-                clauses.append(f"d.{column} >= ?")
-                values.append(node.gte)
-            if node.lte is not None:
-                clauses.append(f"d.{column} <= ?")
-                values.append(node.lte)
-            return "(" + (" AND ".join(clauses) or "1") + ")", values
-        raise ValueError(f"onbekend filter: {node!r}")
-
-    @staticmethod
-    def _bbox(where: str, params: list[Any], query: SearchQuery) -> tuple[str, list[Any]]:
-        assert query.geo_radius is not None
-        c, r = query.geo_radius.center, query.geo_radius.radius_m
-        dlat = math.degrees(r / EARTH_RADIUS_M)
-        dlng = math.degrees(r / (EARTH_RADIUS_M * max(math.cos(math.radians(c.lat)), 1e-6)))
-        clause = "d.lat BETWEEN ? AND ? AND d.lng BETWEEN ? AND ?"
-        return f"({where}) AND {clause}", [
-            *params,
-            c.lat - dlat,
-            c.lat + dlat,
-            c.lng - dlng,
-            c.lng + dlng,
-        ]
+                return self._text_search(conn, g, state, query, words, mask, distances)
+            return self._browse(conn, g, columns, query, mask, distances)
 
     # searching -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _matching(conn: sqlite3.Connection, g: int, expression: str, mask: Mask, size: int) -> Ids:
+        """Rowids (ascending) that match the FTS5 expression and pass the mask."""
+        (found,) = conn.execute(
+            f"SELECT group_concat(rowid) FROM fts_{g} WHERE fts_{g} MATCH ?", (expression,)
+        ).fetchone()
+        ids = rowids_from(found)
+        ids = ids[ids < size]  # written after this search's snapshot of the columns
+        return ids[mask[ids]]
+
+    @staticmethod
+    def _pick(ids: Ids, proxy: Codes, cap: int) -> Ids:
+        """At most ``cap`` of these documents, lowest ``proxy`` first (shorter names or
+        texts: what bm25 and the exactness rule favour), for ranking in Python."""
+        if ids.size <= cap:
+            return ids
+        chosen = np.argpartition(proxy[ids], cap - 1)[:cap]
+        return np.sort(ids[chosen])
 
     def _text_search(
         self,
         conn: sqlite3.Connection,
         g: int,
+        state: _State,
         query: SearchQuery,
         words: list[QueryWord],
-        where: str,
-        params: list[Any],
-        point: GeoPoint | None,
+        mask: Mask,
+        distances: Floats | None,
     ) -> SearchResult:
-        matches = self._word_matches(words, self._vocabulary(conn, g))
+        columns = state.columns
+        matches = self._word_matches(words, state.vocabulary)
         wanted = min(query.page * query.per_page, MAX_TOTAL_HITS)
         cap = max(CANDIDATE_CAP, wanted)
-        ranked: list[tuple[tuple[Any, ...], int, str, float | None, list[_WordMatch]]] = []
-        seen: set[int] = set()
-        expression = ""
+        ranked: list[tuple[tuple[Any, ...], int, float | None, list[_WordMatch]]] = []
+        seen = np.zeros(columns.size, dtype=np.bool_)
+        loosest = np.empty(0, dtype=np.int64)
         for level in range(len(matches), 0, -1):  # matching strategy "last"
             used = matches[:level]
             expression = " AND ".join(m.fts() for m in used)
-            # Candidates whose name matches come first (the attribute rule ranks them first);
-            # only when they do not fill the page, bm25 over every match.
-            rows = self._candidates(conn, g, f"name_terms : ({expression})", where, params, cap)
-            if len(rows) + len(ranked) < wanted:
-                rows += self._candidates(conn, g, expression, where, params, cap)
-            for rowid, doc, terms_json, name_sort, lat, lng, bm25 in rows:
-                if rowid in seen:
-                    continue
-                seen.add(rowid)
-                distance = (
-                    haversine_m(point, lat, lng) if point is not None and lat is not None else None
+            loosest = self._matching(conn, g, expression, mask, columns.size)
+            fresh = loosest[~seen[loosest]]
+            if fresh.size > cap:
+                # Too many to rank them all: documents whose name matches first (the attribute
+                # rule ranks them first), then the others, each by a cheap proxy.
+                named = self._matching(
+                    conn, g, f"name_terms : ({expression})", mask & ~seen, columns.size
                 )
-                if query.geo_radius is not None and (
-                    distance is None or distance > query.geo_radius.radius_m
-                ):
-                    continue
+                candidates = self._pick(named, columns.name_words, cap)
+                if candidates.size + len(ranked) < wanted:
+                    in_name = np.zeros(columns.size, dtype=np.bool_)
+                    in_name[named] = True
+                    others = fresh[~in_name[fresh]]
+                    candidates = np.concatenate(
+                        [candidates, self._pick(others, columns.term_count, cap)]
+                    )
+            else:
+                candidates = fresh
+            seen[candidates] = True
+            for rowid, terms_json in self._rows(conn, g, "terms", candidates):
+                distance = _distance(distances, rowid)
                 stored = json.loads(terms_json)
                 codes: dict[str, int] = stored["c"]
                 typos = attribute = position = 0
@@ -649,35 +680,38 @@ class EmbeddedBackend(SearchBackend):
                     attribute += found[1] // POSITIONS
                     position += found[1] % POSITIONS
                 exact = sum(1 for m in used if m.word.original in stored["n"])
+                name_sort, doc_id = columns.names.get(rowid, ("", ""))
                 if query.sort is SortOrder.name:
-                    sort_key: Any = name_sort
+                    sort_key: Any = (name_sort, doc_id)
                 elif query.sort is SortOrder.distance:
                     sort_key = distance if distance is not None else math.inf
                 else:
                     sort_key = 0
-                key = (-level, typos, attribute, position, sort_key, -exact, bm25, name_sort)
-                ranked.append((key, rowid, doc, distance, used))
+                key = (
+                    -level,
+                    typos,
+                    attribute,
+                    position,
+                    sort_key,
+                    -exact,
+                    int(columns.term_count[rowid]),
+                    name_sort,
+                    doc_id,
+                )
+                ranked.append((key, rowid, distance, used))
             if len(ranked) >= wanted:
                 break
         ranked.sort(key=lambda item: item[0])
-        # Totals count every match of the loosest round used; facets too, up to FACET_SAMPLE
-        # matches (with a radius: the ranked candidates within the circle).
-        if query.geo_radius is None:
-            total = self._count(conn, g, expression, where, params)
-            sample = self._sample(
-                conn,
-                f"SELECT d.rowid FROM fts_{g} CROSS JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid "
-                f"WHERE fts_{g} MATCH ? AND {where} LIMIT {FACET_SAMPLE}",
-                [expression, *params],
-            )
-            facets = self._facets(conn, g, query.facets, sample)
-        else:
-            total = len(ranked)
-            facets = self._facets(conn, g, query.facets, [r[1] for r in ranked])
+        # Totals and facets count every match of the loosest round used.
+        facets = columns.facets(query.facets, loosest) if query.facets else {}
         start = (query.page - 1) * query.per_page
+        page = ranked[start : min(start + query.per_page, wanted)]
+        docs = dict(self._rows(conn, g, "doc", np.array([r[1] for r in page], dtype=np.int64)))
         hits = []
-        for _key, _rowid, doc, distance, used in ranked[start : start + query.per_page]:
-            document = json.loads(doc)
+        for _key, rowid, distance, used in page:
+            if rowid not in docs:  # deleted after this search's snapshot
+                continue
+            document = json.loads(docs[rowid])
             hits.append(
                 Hit(
                     id=document["id"],
@@ -686,144 +720,61 @@ class EmbeddedBackend(SearchBackend):
                     highlight=self._highlight(document, used),
                 )
             )
-        return SearchResult(hits=hits, total=min(int(total), MAX_TOTAL_HITS), facets=facets)
+        return SearchResult(hits=hits, total=min(int(loosest.size), MAX_TOTAL_HITS), facets=facets)
 
     @staticmethod
-    def _candidates(
-        conn: sqlite3.Connection, g: int, expression: str, where: str, params: list[Any], cap: int
-    ) -> list[Any]:
-        return conn.execute(
-            f"""SELECT d.rowid, d.doc, d.terms, d.name_sort, d.lat, d.lng, fts_{g}.rank
-                FROM fts_{g} CROSS JOIN docs_{g} AS d ON d.rowid = fts_{g}.rowid
-                WHERE fts_{g} MATCH ? AND {where}
-                ORDER BY fts_{g}.rank LIMIT {cap}""",
-            [expression, *params],
-        ).fetchall()
-
-    @staticmethod
-    def _count(
-        conn: sqlite3.Connection, g: int, expression: str, where: str, params: list[Any]
-    ) -> int:
-        """Matches, counted up to MAX_TOTAL_HITS (like Meilisearch's maxTotalHits)."""
-        (n,) = conn.execute(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM fts_{g} CROSS JOIN docs_{g} AS d "
-            f"ON d.rowid = fts_{g}.rowid WHERE fts_{g} MATCH ? AND {where} LIMIT {MAX_TOTAL_HITS})",
-            [expression, *params],
-        ).fetchone()
-        return int(n)
+    def _rows(conn: sqlite3.Connection, g: int, column: str, ids: Ids) -> list[tuple[int, str]]:
+        """(rowid, ``column``) of these documents."""
+        if not ids.size:
+            return []
+        return [
+            (int(r), str(v))
+            for r, v in conn.execute(
+                f"SELECT rowid, {column} FROM docs_{g} WHERE rowid IN (SELECT value FROM json_each(?))",
+                [json.dumps(ids.tolist())],
+            )
+        ]
 
     def _browse(
         self,
         conn: sqlite3.Connection,
         g: int,
+        columns: Columns,
         query: SearchQuery,
-        where: str,
-        params: list[Any],
-        point: GeoPoint | None,
+        mask: Mask,
+        distances: Floats | None,
     ) -> SearchResult:
         """No text: every document that passes the filters, by name or by distance."""
+        ids = np.flatnonzero(mask)
         start = (query.page - 1) * query.per_page
-        needs_python = query.geo_radius is not None or query.sort is SortOrder.distance
-        if not needs_python:
-            (total,) = conn.execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM docs_{g} AS d WHERE {where} LIMIT {MAX_TOTAL_HITS})",
-                params,
-            ).fetchone()
-            rows = conn.execute(
-                f"SELECT d.doc, d.lat, d.lng FROM docs_{g} AS d WHERE {where} ORDER BY d.name_sort, d.id LIMIT ? OFFSET ?",
-                [*params, query.per_page, start],
-            ).fetchall()
-            sample = self._sample(
-                conn,
-                f"SELECT d.rowid FROM docs_{g} AS d WHERE {where} LIMIT {FACET_SAMPLE}",
-                params,
-            )
-            facets = self._facets(conn, g, query.facets, sample)
-            hits = [self._plain_hit(doc, lat, lng, point) for doc, lat, lng in rows]
-            return SearchResult(hits=hits, total=int(total), facets=facets)
-        candidates = []
-        for rowid, name_sort, lat, lng in conn.execute(
-            f"SELECT d.rowid, d.name_sort, d.lat, d.lng FROM docs_{g} AS d WHERE {where}", params
-        ):
-            distance = (
-                haversine_m(point, lat, lng) if point is not None and lat is not None else None
-            )
-            if query.geo_radius is not None and (
-                distance is None or distance > query.geo_radius.radius_m
-            ):
-                continue
-            order = (
-                (distance if distance is not None else math.inf)
-                if query.sort is SortOrder.distance
-                else 0
-            )
-            candidates.append(((order, name_sort), rowid))
-        candidates.sort()
-        page = [rowid for _, rowid in candidates[start : start + query.per_page]]
-        docs = {
-            r[0]: (r[1], r[2], r[3])
-            for r in conn.execute(
-                f"SELECT rowid, doc, lat, lng FROM docs_{g} WHERE rowid IN (SELECT value FROM json_each(?))",
-                [json.dumps(page)],
-            )
-        }
-        hits = [self._plain_hit(docs[r][0], docs[r][1], docs[r][2], point) for r in page]
-        facets = self._facets(
-            conn, g, query.facets, [rowid for _, rowid in candidates[:FACET_SAMPLE]]
-        )
-        return SearchResult(hits=hits, total=len(candidates), facets=facets)
+        end = min(start + query.per_page, MAX_TOTAL_HITS)
+        rank = columns.name_rank()[ids]
+        if query.sort is SortOrder.distance and distances is not None:
+            near = np.nan_to_num(distances[ids], nan=np.inf)
+            order = np.lexsort((rank, near))[:end]
+        elif end < ids.size:
+            chosen = np.argpartition(rank, end - 1)[:end]
+            order = chosen[np.argsort(rank[chosen], kind="stable")]
+        else:
+            order = np.argsort(rank, kind="stable")
+        page = ids[order[start:end]]
+        docs = dict(self._rows(conn, g, "doc", page))
+        hits = []
+        for rowid in page.tolist():
+            if rowid in docs:
+                document = json.loads(docs[rowid])
+                hits.append(
+                    Hit(
+                        id=document["id"],
+                        document=document,
+                        distance_m=_distance(distances, rowid),
+                        highlight={},
+                    )
+                )
+        facets = columns.facets(query.facets, ids) if query.facets else {}
+        return SearchResult(hits=hits, total=min(int(ids.size), MAX_TOTAL_HITS), facets=facets)
 
-    @staticmethod
-    def _plain_hit(doc: str, lat: float | None, lng: float | None, point: GeoPoint | None) -> Hit:
-        document = json.loads(doc)
-        distance = (
-            haversine_m(point, lat, lng)
-            if point is not None and lat is not None and lng is not None
-            else None
-        )
-        return Hit(id=document["id"], document=document, distance_m=distance, highlight={})
-
-    # facets and highlights -------------------------------------------------------------------
-
-    def _facets(
-        self, conn: sqlite3.Connection, g: int, fields: Sequence[str], rowids: list[int]
-    ) -> dict[str, dict[str, int]]:
-        """Facet counts over these documents: one query for the list fields, one for the rest."""
-        if not fields:
-            return {}
-        unknown = [f for f in fields if f not in ARRAY_FIELDS and f not in _SCALAR_COLUMNS]
-        if unknown:
-            raise ValueError(f"onbekend facetveld: {', '.join(unknown)}")
-        result: dict[str, dict[str, int]] = {f: {} for f in fields}
-        ids = json.dumps(rowids)
-        arrays = [f for f in fields if f in ARRAY_FIELDS]
-        if arrays:
-            marks = ", ".join("?" for _ in arrays)
-            for field_name, value, count in conn.execute(
-                f"""SELECT field, value, COUNT(*) FROM vals_{g}
-                    WHERE doc IN (SELECT value FROM json_each(?)) AND field IN ({marks})
-                    GROUP BY field, value""",
-                [ids, *arrays],
-            ):
-                result[field_name][str(value)] = int(count)
-        scalars = [f for f in fields if f in _SCALAR_COLUMNS]
-        if scalars:
-            columns = ", ".join(f"d.{_SCALAR_COLUMNS[f]}" for f in scalars)
-            counters: dict[str, Counter[str]] = {f: Counter() for f in scalars}
-            for row in conn.execute(
-                f"SELECT {columns} FROM docs_{g} AS d WHERE d.rowid IN (SELECT value FROM json_each(?))",
-                [ids],
-            ):
-                for f, value in zip(scalars, row, strict=True):
-                    if value is not None:
-                        counters[f][str(value)] += 1
-            for f in scalars:
-                result[f] = dict(counters[f])
-        return result
-
-    @staticmethod
-    def _sample(conn: sqlite3.Connection, sql: str, params: list[Any]) -> list[int]:
-        return [int(r[0]) for r in conn.execute(sql, params)]
+    # highlights ----------------------------------------------------------------------------
 
     @staticmethod
     def _highlight(document: Document, used: list[_WordMatch]) -> dict[str, str]:
@@ -844,6 +795,19 @@ class EmbeddedBackend(SearchBackend):
             field: mark_words(str(document.get(field) or ""), matches)
             for field in ("name", "summary")
         }
+
+
+@dataclass(frozen=True)
+class _State:
+    columns: Columns
+    vocabulary: _Vocabulary
+
+
+def _distance(distances: Floats | None, rowid: int) -> float | None:
+    if distances is None:
+        return None
+    value = float(distances[rowid])
+    return None if math.isnan(value) else value
 
 
 def stem_terms(text: str) -> list[str]:

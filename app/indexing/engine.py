@@ -130,7 +130,16 @@ class SearchEngine:
 
     # background drain ----------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Build the backend and let it load its caches, so the first search is not slow.
+        Failures are logged only: search then starts when the engine is back."""
+        try:
+            self.backend.warm_up()
+        except Exception:
+            logger.warning("search warm-up failed; the first search will try again", exc_info=True)
+
     def start(self) -> None:
+        threading.Thread(target=self.warm_up, name="search-warm-up", daemon=True).start()
         if self._thread is None and self.settings.search_drain_interval_s > 0:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="search-drain", daemon=True)

@@ -21,7 +21,7 @@ from app.search_api.schemas import (
     Suggestion,
     SuggestionList,
 )
-from app.taxonomy.service import TaxonomyKey, terms_by_slug
+from app.taxonomy.service import TaxonomyKey, slugs_by_taxonomy, terms_by_slug
 from search.analysis import fold, tokenize
 from search.types import (
     Eq,
@@ -74,10 +74,13 @@ def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
         ("access", TaxonomyKey.access_routes, params.access),
         ("cost", TaxonomyKey.costs, params.cost),
     ]
+    known_slugs = slugs_by_taxonomy(
+        session=session, taxonomies=[taxonomy for _, taxonomy, slugs in checks if slugs]
+    )
     for name, taxonomy, slugs in checks:
         if not slugs:
             continue
-        known = terms_by_slug(session=session, taxonomy=taxonomy)
+        known = known_slugs[taxonomy]
         errors += [
             FieldError(
                 field=f"query.{name}", message=f"'{s}' bestaat niet. Kies uit: {', '.join(known)}."
@@ -87,18 +90,16 @@ def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
         ]
     municipality_id = None
     if params.municipality:
-        municipality = session.exec(
-            select(Municipality).where(Municipality.slug == params.municipality)
+        municipality_id = session.exec(
+            select(Municipality.id).where(Municipality.slug == params.municipality)
         ).first()
-        if municipality is None:
+        if municipality_id is None:
             errors.append(
                 FieldError(
                     field="query.municipality",
                     message=f"Gemeente '{params.municipality}' bestaat niet.",
                 )
             )
-        else:
-            municipality_id = municipality.id
     for name, model, value in (
         ("neighbourhood", Neighbourhood, params.neighbourhood),
         ("place", Place, params.place),
