@@ -1,20 +1,23 @@
 """Embedded search backend: SQLite FTS5 in its own file, mirroring Meilisearch's rules.
 
-* candidates come from FTS5 over the ``search_terms`` field (stems, compound parts, lay
-  words of the themes), capped per query; ranking happens in Python in Meilisearch's rule
-  order: words (matching strategy "last"), typo, attribute, sort, exactness, then bm25;
+* FTS5 over the ``search_terms`` field (stems, compound parts, lay words of the themes)
+  finds the matching rowids; filters, facets, geo and name order come from in-memory numpy
+  columns (search/columns.py) that follow the file through a per-version change log;
+* ranking happens in Python in Meilisearch's rule order: words (matching strategy "last"),
+  typo, attribute, sort, exactness, then shorter documents first — over every match, or over
+  ``CANDIDATE_CAP`` candidates (name matches first) when a round has more;
 * typo tolerance as in Meilisearch: one typo from 5 letters, two from 9, a typo in the first
   letter counts double, a transposition counts as one (optimal string alignment distance
   against the index vocabulary); prefix search on the last query word;
 * the query never reaches FTS5 as syntax: it is cut into ``[0-9a-z]`` words first and every
   term is quoted, so quotes, ``*``, ``NEAR(``, ``AND``, ``-`` and emoji are plain text;
-* filters are a typed tree compiled to parameterised SQL over whitelisted columns;
-* geo: bounding box in SQL, exact haversine in Python; documents without coordinates never
-  match a radius and sort last by distance;
+* filters are a typed tree over whitelisted fields; geo: bounding box and haversine over the
+  columns; documents without coordinates never match a radius and sort last by distance;
 * rebuilds write a new generation of tables and switch to it in one transaction.
 
 Known differences from Meilisearch (see tests/search/test_backend_contract.py): no proximity
-rule; candidate sets are capped at ``CANDIDATE_CAP`` per matching round.
+rule; candidate sets are capped at ``CANDIDATE_CAP`` per matching round (pre-selected by name
+match and length, not by every ranking rule).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ from search.types import (
 )
 
 logger = logging.getLogger(__name__)
-CANDIDATE_CAP = 200  # candidates per matching round, by bm25, ranked in Python
+CANDIDATE_CAP = 200  # candidates ranked in Python per matching round (above: pre-selected)
 POSITIONS = 10_000  # positions per attribute in a term's rank code
 INDEX_FORMAT = "3"  # bump when the tables change; an index of another format starts empty
 FACET_SAMPLE = 1000  # facets are exact up to this many matches, counted over a sample above
