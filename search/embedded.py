@@ -65,7 +65,6 @@ logger = logging.getLogger(__name__)
 CANDIDATE_CAP = 200  # candidates ranked in Python per matching round (above: pre-selected)
 POSITIONS = 10_000  # positions per attribute in a term's rank code
 INDEX_FORMAT = "3"  # bump when the tables change; an index of another format starts empty
-FACET_SAMPLE = 1000  # facets are exact up to this many matches, counted over a sample above
 COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
