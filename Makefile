@@ -28,7 +28,8 @@ migrate: install ## Migrate the database (DATABASE_URL) and load the taxonomy
 	@mkdir -p var
 	$(BIN)/sociale-kaart db upgrade
 
-demo: migrate ## Import the Uithoorn demo data (idempotent) and build the search index
+demo: migrate ## Import the Uithoorn demo data (idempotent, geocoded offline) and build the search index
+	$(BIN)/sociale-kaart geo import-postcodes app/geo/data/pc4-uithoorn.csv
 	$(BIN)/sociale-kaart import uithoorn importers/data/uithoorn.json
 	$(BIN)/sociale-kaart search reindex
 

@@ -13,8 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import build_engine
+from app.geo.geocoding import Geocoder
 from app.indexing.engine import SearchEngine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,12 @@ def alembic_config(database_url: str | None = None) -> Config:
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     config.attributes["database_url"] = database_url or get_settings().database_url
     return config
+
+
+def build_geocoder(settings: Settings) -> Geocoder | None:
+    from app.geo.service import build_geocoder as build
+
+    return build(settings)
 
 
 def _session() -> Session:
@@ -138,6 +145,7 @@ def import_uithoorn(
             session=session,
             municipality_config=municipality_config,
             progress=lambda n: progress.advance(task, n),
+            geocoder=build_geocoder(get_settings()),
         )
         report = importer.run(records)
         session.commit()
@@ -251,6 +259,61 @@ def geo_import_postcodes(
         console.print(f"  regel {line}: {message}")
     if report.errors:
         raise typer.Exit(code=2)
+
+
+@geo_cli.command("geocode")
+def geo_geocode(
+    missing: Annotated[
+        bool,
+        typer.Option(
+            "--missing/--all",
+            help="Alleen locaties zonder coördinaten of met een grove plek (standaard), of alle",
+        ),
+    ] = True,
+) -> None:
+    """Bepaal coördinaten en wijk van locaties (PDOK als GEOCODER=pdok, anders offline:
+    PC6 > PC4 > kern). Handmatige coördinaten en wijken blijven staan."""
+    from sqlmodel import col, or_, select
+
+    from app.geo.geocoding import GeoPrecision
+    from app.geo.jobs import GeocodeReport, geocode_one
+    from app.locations.models import Location
+
+    geocoder = build_geocoder(get_settings())
+    report = GeocodeReport()
+    with _session() as session:
+        statement = select(Location.id).where(col(Location.location_type) != "virtual")
+        if missing:
+            coarse = [p.value for p in GeoPrecision if p.approximate]
+            statement = statement.where(
+                or_(col(Location.latitude).is_(None), col(Location.geo_precision).in_(coarse))
+            )
+        ids = list(session.exec(statement.order_by(col(Location.id))))
+    with _progress("Geocoderen") as progress:
+        task = progress.add_task("locaties", total=len(ids))
+        for start in range(0, len(ids), 50):
+            with _session() as session:
+                for location_id in ids[start : start + 50]:
+                    location = session.get(Location, location_id)
+                    if location is not None:
+                        geocode_one(
+                            session=session, location=location, geocoder=geocoder, report=report
+                        )
+                    progress.advance(task)
+                session.commit()
+    _drain_quietly()
+    table = Table(title=f"Geocodering ({geocoder.name if geocoder else 'offline'})")
+    table.add_column("precisie")
+    table.add_column("locaties", justify="right")
+    order = [p.value for p in GeoPrecision] + ["geen"]
+    for key in sorted(report.by_precision, key=order.index):
+        table.add_row(key, str(report.by_precision[key]))
+    console.print(table)
+    if report.retry_later:
+        console.print(
+            f"[yellow]{report.retry_later} locatie(s): geocoder niet bereikbaar, offline plek "
+            "gebruikt; probeer het later opnieuw.[/yellow]"
+        )
 
 
 @cli.command("serve")

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
+from sqlmodel import Session
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,6 +22,8 @@ from app.core.config import Settings, get_settings
 from app.core.db import build_engine
 from app.core.errors import install_error_handlers
 from app.core.openapi import API_VERSION, install_openapi
+from app.geo.jobs import GeoWorker
+from app.geo.service import build_geocoder
 from app.health.views import router as health_router
 from app.indexing.engine import SearchEngine
 from app.indexing.service import run_after_commit as sync_search
@@ -106,8 +109,20 @@ class AccessLog:
             )
 
 
+def build_geo_worker(settings: Settings, engine: Engine, search: SearchEngine) -> GeoWorker:
+    """Geocodes changed locations after their commit; then sends the changes to search."""
+    return GeoWorker(
+        sessions=lambda: Session(engine, expire_on_commit=False),
+        geocoder=build_geocoder(settings),
+        on_changed=lambda: search.drain(),
+    )
+
+
 def create_api_v1(
-    settings: Settings, engine: Engine, search: SearchEngine | None = None
+    settings: Settings,
+    engine: Engine,
+    search: SearchEngine | None = None,
+    geo: GeoWorker | None = None,
 ) -> FastAPI:
     api = FastAPI(
         title="Sociale kaart API",
@@ -120,7 +135,11 @@ def create_api_v1(
     api.state.settings = settings
     api.state.engine = engine
     api.state.search = search or SearchEngine(settings=settings, engine=engine)
-    api.state.after_commit = [lambda session: sync_search(session, api.state.search)]
+    api.state.geo = geo or build_geo_worker(settings, engine, api.state.search)
+    api.state.after_commit = [
+        lambda session: sync_search(session, api.state.search),
+        lambda session: api.state.geo.after_commit(session),
+    ]
     for router in (
         search_router,
         services_router,
@@ -164,14 +183,17 @@ def create_app(
     settings = settings or get_settings()
     engine = engine or build_engine(settings.database_url)
     search = search or SearchEngine(settings=settings, engine=engine)
+    geo = build_geo_worker(settings, engine, search)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background_sync:
             search.start()  # retries what the outbox still holds
+            geo.start()
         try:
             yield
         finally:
+            geo.stop()
             search.stop()
 
     app = FastAPI(
@@ -180,6 +202,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.search = search
+    app.state.geo = geo
     app.include_router(health_router)
     install_error_handlers(app)
 
@@ -187,7 +210,7 @@ def create_app(
     def index() -> RedirectResponse:
         return RedirectResponse(f"{API_PREFIX}/docs")
 
-    app.mount(API_PREFIX, create_api_v1(settings, engine, search))
+    app.mount(API_PREFIX, create_api_v1(settings, engine, search, geo))
     app.add_middleware(AccessLog)
     return app
 

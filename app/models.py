@@ -1,7 +1,7 @@
 """Import every table so SQLModel.metadata is complete (Alembic and tests use this)."""
 
 from app.contacts.models import Contact, Phone
-from app.geo.models import PostcodeCentroid
+from app.geo.models import GeocodeCache, GeocodeJob, PostcodeCentroid
 from app.indexing.models import SearchOutbox
 from app.locations.models import Address, Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
@@ -14,6 +14,8 @@ from app.taxonomy.models import Taxonomy, TaxonomyTerm
 __all__ = [
     "Address",
     "Contact",
+    "GeocodeCache",
+    "GeocodeJob",
     "Location",
     "Municipality",
     "Neighbourhood",

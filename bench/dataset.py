@@ -504,6 +504,7 @@ class _Generator:
                     # within roughly 600 m of the PC4 centroid
                     "latitude": round(centroid.lat + rng.uniform(-0.0055, 0.0055), 6),
                     "longitude": round(centroid.lon + rng.uniform(-0.0085, 0.0085), 6),
+                    "geo_precision": "adres",  # as if geocoded (synthetic addresses)
                     "place_id": plan.places[centroid.woonplaats],
                 }
                 | self._stamp(),

@@ -198,6 +198,7 @@ class LevelResult:
     wall_s: float = 0.0
     capped: bool = False  # stopped by the time cap before all planned requests ran
     idle_wait_s: float = 0.0  # waited for the server to finish earlier work before the level
+    worker_cpu_s: list[float] | None = None  # CPU seconds of each server worker in the level
     load_1min: float | None = None  # the machine's load average at the end of the level
 
     @property
@@ -228,11 +229,17 @@ def latencies_ms(samples: Sequence[Sample]) -> list[float]:
 
 
 async def _run(
-    base_url: str, requests: Sequence[BenchRequest], concurrency: int, time_cap_s: float
+    base_url: str,
+    requests: Sequence[BenchRequest],
+    concurrency: int,
+    time_cap_s: float,
+    keep_alive: bool,
 ) -> LevelResult:
     result = LevelResult(concurrency=concurrency, planned=len(requests))
     pending = iter(requests)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency if keep_alive else 0
+    )
     async with httpx.AsyncClient(
         base_url=base_url, limits=limits, timeout=httpx.Timeout(CLIENT_TIMEOUT_S)
     ) as client:
@@ -277,6 +284,14 @@ async def _run(
 
 
 def run_level(
-    base_url: str, requests: Sequence[BenchRequest], concurrency: int, time_cap_s: float
+    base_url: str,
+    requests: Sequence[BenchRequest],
+    concurrency: int,
+    time_cap_s: float,
+    *,
+    keep_alive: bool = True,
 ) -> LevelResult:
-    return asyncio.run(_run(base_url, requests, concurrency, time_cap_s))
+    """``keep_alive=False``: a new connection for every request (with several uvicorn workers
+    the kernel then hands each request to whichever worker accepts first; a keep-alive
+    connection stays with the worker that accepted it)."""
+    return asyncio.run(_run(base_url, requests, concurrency, time_cap_s, keep_alive))

@@ -1,13 +1,18 @@
 """Search benchmark: a synthetic national-size directory, measured through real HTTP.
 
-    python -m bench.run [--services 100000] [--requests 1000] [--pc4 PATH] [--out bench/RESULTS.md]
+    python -m bench.run [--services 100000] [--requests 1000] [--workers 2] [--pc4 PATH]
+                        [--out bench/RESULTS.md]
 
 1. builds a fresh SQLite database (Alembic migrations, the shipped taxonomy) with N services
    spread over every Dutch municipality of the PC4 centroid file (see bench/dataset.py);
 2. times ``SearchEngine.reindex()`` of the embedded backend in its own process;
-3. starts ``uvicorn app.main:app`` (one process) on a free port of 127.0.0.1;
+3. starts ``uvicorn app.main:app --workers N`` on a free port of 127.0.0.1, as the Docker image
+   runs it (``WEB_CONCURRENCY``, default 2: a master process and N worker processes; with
+   ``--workers 1`` one process), waits until every worker has started and warms them up with
+   20 requests per worker (at least 40), each on a new connection so that all workers get some;
 4. sends a fixed, seeded mix of ``GET /api/v1/search`` requests at concurrency 1, 10 and 50
-   and reports latency p50/p95/p99, throughput, errors and peak RSS;
+   and reports latency p50/p95/p99, throughput, errors, the CPU time of each worker, peak RSS
+   per worker and the RSS of the whole process tree;
 5. calls the search service in-process, one request at a time, for the service time per
    kind and a cProfile of the slowest kind (bench/hotspots.py);
 6. prints a markdown report and writes it to bench/RESULTS.md (overwriting).
@@ -49,7 +54,7 @@ from bench.load import (
     percentile,
     run_level,
 )
-from bench.server import Server, proc_status_kib, start_server, wait_idle
+from bench.server import Server, ServerMemory, start_server, wait_idle
 from bench.snapshot import call_in_snapshot
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +62,8 @@ DEFAULT_PC4 = PROJECT_ROOT.parent / "shared" / "data" / "geo" / "pc4-nl-2014.csv
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "RESULTS.md"
 TARGET_CONCURRENCY = 10
 TARGET_P95_MS = 50.0
-WARMUP_REQUESTS = 40
+WARMUP_REQUESTS = 40  # at least; with several workers WARMUP_PER_WORKER each
+WARMUP_PER_WORKER = 20
 IDLE_WAIT_MAX_S = 600.0  # before a level: until the server has finished the previous one
 ZERO_HITS_SUSPECT = 0.5  # more searches than this without hits: the index is not what we built
 
@@ -86,6 +92,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         default=180.0,
         help="seconds per level after which no new requests start (default 180)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="uvicorn worker processes (default 2, as the Docker image (WEB_CONCURRENCY)); "
+        "1: a single process without --workers",
+    )
     parser.add_argument("--pc4", type=Path, default=DEFAULT_PC4, help="PC4 centroid CSV")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="markdown report")
     parser.add_argument("--seed", type=int, default=1, help="seed of data and query mix")
@@ -110,12 +123,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if (
         args.services < 1
         or args.requests < 1
+        or args.workers < 1
         or args.time_cap <= 0
         or args.profile_requests < 0
         or args.profile_budget <= 0
     ):
         parser.error(
-            "--services, --requests, --time-cap and --profile-budget must be positive, "
+            "--services, --requests, --workers, --time-cap and --profile-budget must be positive, "
             "--profile-requests >= 0"
         )
     try:
@@ -196,6 +210,13 @@ def _machine() -> list[tuple[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class Warmup:
+    seconds: float
+    requests: int
+    worker_cpu_s: list[float] | None  # with several workers: CPU seconds of each meanwhile
+
+
 @dataclass
 class Run:
     args: argparse.Namespace
@@ -204,10 +225,9 @@ class Run:
     db_bytes: int
     index_bytes: int
     server: Server
-    warmup_s: float
+    warmup: Warmup
     levels: list[LevelResult]
-    server_hwm_kib: int | None
-    server_rss_kib: int | None
+    server_memory: ServerMemory | None
     started: datetime
     profile: Profile | None
     fingerprint: str
@@ -223,8 +243,26 @@ def _target_level(levels: Sequence[LevelResult]) -> LevelResult | None:
     return next((lv for lv in levels if lv.concurrency == TARGET_CONCURRENCY), None)
 
 
+def _shape(workers: int) -> str:
+    return "one server process" if workers == 1 else f"{workers} uvicorn worker processes"
+
+
+def _cpu_list(seconds: Sequence[float]) -> str:
+    return " / ".join(f"{s:,.1f}" for s in seconds)
+
+
+def _cpu_per_worker(before: dict[int, float], after: dict[int, float]) -> list[float]:
+    """CPU seconds of each worker between two readings (a worker started meanwhile: all)."""
+    return [after[pid] - before.get(pid, 0.0) for pid in sorted(after)]
+
+
 def _command(args: argparse.Namespace) -> str:
-    parts = ["python -m bench.run", f"--services {args.services}", f"--requests {args.requests}"]
+    parts = [
+        "python -m bench.run",
+        f"--services {args.services}",
+        f"--requests {args.requests}",
+        f"--workers {args.workers}",
+    ]
     if args.concurrency != "1,10,50":
         parts.append(f"--concurrency {args.concurrency}")
     if args.seed != 1:
@@ -270,26 +308,40 @@ def render(run: Run) -> str:
             f"**Target (p95 < {TARGET_P95_MS:.0f} ms at concurrency {TARGET_CONCURRENCY}): "
             f"{'met' if met else 'missed'}** — p95 = {p95:,.1f} ms "
             f"({ratio:.2f}× the target), p50 = {percentile(latencies_ms(target.ok), 50):,.1f} ms, "
-            f"{len(target.errors)} error(s), {info.counts.get('service', 0):,} services."
+            f"{len(target.errors)} error(s), {info.counts.get('service', 0):,} services, "
+            f"{_shape(run.server.workers)}."
         )
         add("")
+    workers = run.server.workers
     add("## Latency and throughput of `GET /api/v1/search`")
     add("")
-    add(
-        "| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
-        "| load (1 min) at the end |"
-    )
-    add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    if workers == 1:
+        add(
+            "| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
+            "| load (1 min) at the end |"
+        )
+        add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    else:
+        add(
+            "| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
+            f"| CPU s per worker ({workers}) | load (1 min) at the end |"
+        )
+        add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for level in run.levels:
         ms = latencies_ms(level.ok)
         done = f"{len(level.samples)}" + (f" of {level.planned} (time cap)" if level.capped else "")
         if level.idle_wait_s >= 2:
             done += f", after {level.idle_wait_s:,.0f} s waiting for the server to go idle"
         load = f"{level.load_1min:.1f}" if level.load_1min is not None else "n/a"
+        cpu = (
+            ""
+            if workers == 1
+            else f" {_cpu_list(level.worker_cpu_s) if level.worker_cpu_s else 'n/a'} |"
+        )
         add(
             f"| {level.concurrency} | {done} | {len(level.errors)} | {_ms(percentile(ms, 50))} | "
             f"{_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
-            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} | {load} |"
+            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} |{cpu} {load} |"
         )
     add("")
     add(
@@ -297,6 +349,13 @@ def render(run: Run) -> str:
         "busy threads (SQLite releases the GIL) and the client; it is there to recognise a run "
         "on a machine that other work kept busy, not to correct for it."
     )
+    if workers > 1:
+        add(
+            "CPU s per worker: user + system time of each worker process during the level "
+            "(`/proc/<pid>/stat`). With several workers every request opens a new connection "
+            "(a keep-alive connection stays with the worker that accepted it, and one worker may "
+            "accept a whole burst); a worker with little CPU did little of the work."
+        )
     add("")
     if target is not None:
         add(f"### Per query kind at concurrency {TARGET_CONCURRENCY}")
@@ -372,11 +431,23 @@ def render(run: Run) -> str:
     add(f"| search index size (SQLite FTS5 file) | {_mib(run.index_bytes, from_bytes=True)} |")
     add(f"| peak RSS, data generation process | {_mib(info.peak_rss_kib)} |")
     add(f"| peak RSS, index build process | {_mib(build.peak_rss_kib)} |")
-    hwm = _mib(run.server_hwm_kib) if run.server_hwm_kib is not None else "n/a"
-    rss = _mib(run.server_rss_kib) if run.server_rss_kib is not None else "n/a"
-    add(f"| **peak RSS, API server** (VmHWM after all levels; VmRSS then) | **{hwm}** ({rss}) |")
-    add(f"| server start until `/health/ready` answers 200 | {run.server.ready_s:,.1f} s |")
-    add(f"| warm-up ({WARMUP_REQUESTS} sequential requests, not counted) | {run.warmup_s:,.1f} s |")
+    _render_memory(run, add)
+    warmup = run.warmup
+    if workers == 1:
+        add(f"| server start until `/health/ready` answers 200 | {run.server.ready_s:,.1f} s |")
+        add(
+            f"| warm-up ({warmup.requests} sequential requests, not counted) | {warmup.seconds:,.1f} s |"
+        )
+    else:
+        add(
+            "| server start until `/health/ready` answers 200 and every worker has started "
+            f"| {run.server.ready_s:,.1f} s |"
+        )
+        cpu = _cpu_list(warmup.worker_cpu_s) if warmup.worker_cpu_s else "n/a"
+        add(
+            f"| warm-up ({warmup.requests} requests, {workers} at a time, each on a new "
+            f"connection; not counted; CPU s per worker {cpu}) | {warmup.seconds:,.1f} s |"
+        )
     add("")
     add("## Machine")
     add("")
@@ -408,24 +479,28 @@ def render(run: Run) -> str:
         "process (spawned), on the freshly written database; the time includes building the "
         "analyzer (taxonomy plus the compound dictionary from all public texts). Peak RSS of "
         "that process is `getrusage(RUSAGE_SELF).ru_maxrss`.",
-        "**Server.** `uvicorn app.main:app --no-access-log` as a subprocess: one process, no "
-        "workers, `ENVIRONMENT=development`, background drain off, the app's own access log on "
-        "(to a file). The search endpoint is a sync FastAPI route: it runs in Starlette's "
-        "thread pool (40 threads), so concurrent requests share one GIL — at any concurrency "
-        "the server uses about one core for Python. Peak RSS is `VmHWM` of "
-        "`/proc/<server pid>/status`, read after the last level.",
+        _server_note(workers),
         "**Load.** `httpx.AsyncClient` in the benchmark process against 127.0.0.1 only, with "
-        "as many keep-alive connections as the concurrency; the client shares the same cores "
+        "as many connections as the concurrency (keep-alive with one worker, a new connection "
+        "per request with several); the client shares the same cores "
         "with the server. Latency is client-side wall time from sending the request until the "
         "whole body has been read. Percentiles (linear interpolation) are over 200 responses "
         "only, so with errors they understate the tail; an error is any non-200 status or no "
         f"answer within {CLIENT_TIMEOUT_S:.0f} s, and is reported. Throughput is completed "
         "requests divided by the wall time of the level. Every level runs a prefix of the same "
         "seeded request sequence; a level stops starting requests after "
-        f"{args.time_cap:.0f} s, and starts only when the server process has gone idle (a "
-        "client that gives up does not stop the server's work). Before measuring, "
-        f"{WARMUP_REQUESTS} requests "
-        "warm the server (caches, vocabulary); the database and index were just written, so "
+        f"{args.time_cap:.0f} s, and starts only when the server "
+        + ("process has" if workers == 1 else "processes (master and workers together) have")
+        + " gone idle (a client that gives up does not stop the server's work). Before "
+        f"measuring, {run.warmup.requests} requests "
+        + (
+            "warm the server"
+            if workers == 1
+            else f"({run.warmup.requests / workers:,.0f} per worker on average, {workers} at a "
+            "time, each on a new connection so that the kernel spreads them over the workers) "
+            "warm every worker"
+        )
+        + " (caches, vocabulary); the database and index were just written, so "
         "they are in the OS page cache.",
         "**Query mix** (share): "
         + "; ".join(f"{kind} {share}%: {KIND_HELP[kind]}" for kind, share in KINDS.items())
@@ -438,6 +513,70 @@ def render(run: Run) -> str:
         add(f"- {note}")
     add("")
     return "\n".join(lines)
+
+
+def _render_memory(run: Run, add: Callable[[str], None]) -> None:
+    memory, workers = run.server_memory, run.server.workers
+    if memory is None:
+        label = "API server" if workers == 1 else "per API worker"
+        add(f"| **peak RSS, {label}** | n/a (no /proc) |")
+        return
+    hwm, rss = max(memory.worker_hwm_kib), max(memory.worker_rss_kib)
+    if workers == 1:
+        add(
+            f"| **peak RSS, API server** (VmHWM after all levels; VmRSS then) | "
+            f"**{_mib(hwm)}** ({_mib(rss)}) |"
+        )
+        return
+    each = ", ".join(
+        f"{_mib(h)} / {_mib(r)}"
+        for h, r in zip(memory.worker_hwm_kib, memory.worker_rss_kib, strict=False)
+    )
+    add(
+        f"| API server processes (uvicorn `--workers {workers}`) | {memory.processes}: master, "
+        f"{len(memory.worker_hwm_kib)} workers"
+        + (", multiprocessing's resource tracker" if memory.processes > workers + 1 else "")
+        + " |"
+    )
+    add(
+        f"| **peak RSS per API worker** (VmHWM after all levels, max over the workers; "
+        f"VmRSS then) | **{_mib(hwm)}** ({_mib(rss)}) |"
+    )
+    add(f"| each worker: VmHWM / VmRSS | {each} |")
+    add(
+        f"| **RSS of the whole API server** (VmRSS summed over all {memory.processes} processes "
+        f"after all levels; their VmHWM summed) | **{_mib(memory.tree_rss_kib)}** "
+        f"({_mib(memory.tree_hwm_kib)}) |"
+    )
+
+
+def _server_note(workers: int) -> str:
+    if workers == 1:
+        return (
+            "**Server.** `uvicorn app.main:app --no-access-log` as a subprocess: one process, no "
+            "workers, `ENVIRONMENT=development`, background drain off, the app's own access log "
+            "on (to a file). The search endpoint is a sync FastAPI route: it runs in Starlette's "
+            "thread pool (40 threads), so concurrent requests share one GIL — at any concurrency "
+            "the server uses about one core for Python. Peak RSS is `VmHWM` of "
+            "`/proc/<server pid>/status`, read after the last level."
+        )
+    return (
+        f"**Server.** `uvicorn app.main:app --workers {workers} --no-access-log` as a "
+        "subprocess, the shape of the Docker image (`--workers ${WEB_CONCURRENCY:-2}`): a "
+        f"master process that only supervises and {workers} worker processes that share the "
+        "listening socket — the kernel gives each new connection to the worker that accepts it "
+        "first, and a keep-alive connection stays with that worker. `ENVIRONMENT=development`, "
+        "background drain off, the app's own access log on (to a file). The search endpoint is "
+        "a sync FastAPI route: in each worker it runs in Starlette's thread pool (40 threads), "
+        "so the requests of one worker share that worker's GIL — the server uses at most about "
+        f"{workers} cores for Python, one per worker, and only as far as the connections are "
+        "spread over the workers. Load starts once `/health/ready` answers 200 and the log "
+        "shows every worker's startup complete (the health check reaches only one worker). "
+        "Peak RSS per worker is `VmHWM` of `/proc/<worker pid>/status`; the whole server's RSS "
+        "is `VmRSS` summed over the master and all its descendants (found by the parent pid in "
+        "`/proc/*/stat`), which counts shared library pages once per process; both read after "
+        "the last level."
+    )
 
 
 def _render_profile(run: Run, add: Callable[[str], None]) -> None:
@@ -465,12 +604,21 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     weights = {k: KINDS[k] for k in prof.service_ms}
     mix_mean = sum(prof.service_ms[k][3] * w for k, w in weights.items()) / sum(weights.values())
     add("")
+    workers = run.server.workers
+    several = (
+        ""
+        if workers == 1
+        else f" The server runs {workers} such worker processes: up to {workers}× that, about "
+        f"{workers * 1000 / mix_mean:,.1f} requests/s, when the connections are spread over "
+        f"them and {workers} cores are free for them (the client shares the machine's "
+        f"{os.cpu_count()} cores)."
+    )
     add(
         f"Mean service time of the mix (weighted by share): **{mix_mean:,.1f} ms**, i.e. roughly "
         f"{1000 / mix_mean:,.1f} requests/s for one process that runs Python on one core at a "
-        "time (the GIL; SQLite releases it, so a little more is possible). With *c* clients "
-        "that each wait for their answer, latency ≈ *c* / throughput (Little's law): beyond "
-        "the service rate, requests only queue."
+        f"time (the GIL; SQLite releases it, so a little more is possible).{several} With *c* "
+        "clients that each wait for their answer, latency ≈ *c* / throughput (Little's law): "
+        "beyond the service rate, requests only queue."
     )
     throughputs = ", ".join(
         f"c={lv.concurrency}: {lv.throughput:,.1f}/s" for lv in run.levels if lv.samples
@@ -505,10 +653,17 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     add("")
 
 
-def _warm_up(server: Server, info: DatasetInfo, seed: int) -> float:
+def _warm_up(server: Server, info: DatasetInfo, seed: int) -> Warmup:
+    """Sequential requests on one connection; with several workers ``WARMUP_PER_WORKER`` per
+    worker, as many at a time as there are workers, each on a new connection so that the
+    kernel spreads them over the workers (every worker loads its caches)."""
+    workers = server.workers
+    count = max(WARMUP_REQUESTS, WARMUP_PER_WORKER * workers)
     mix = QueryMix(info, seed + 1000)
+    cpu_before = server.worker_cpu_seconds()
     started = time.perf_counter()
-    result = run_level(server.base_url, mix.take(WARMUP_REQUESTS), 1, 600.0)
+    result = run_level(server.base_url, mix.take(count), workers, 600.0, keep_alive=workers == 1)
+    seconds = time.perf_counter() - started
     if result.errors:
         sample = result.errors[0]
         raise RuntimeError(
@@ -520,7 +675,8 @@ def _warm_up(server: Server, info: DatasetInfo, seed: int) -> float:
             "every warm-up search found nothing: the server sees an empty index (built by "
             f"another version of the code?)\n{server.log_tail()}"
         )
-    return time.perf_counter() - started
+    cpu = _cpu_per_worker(cpu_before, server.worker_cpu_seconds()) if workers > 1 else None
+    return Warmup(seconds=seconds, requests=count, worker_cpu_s=cpu)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -578,17 +734,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"({build.docs_per_s:,.0f} docs/s), peak RSS {_mib(build.peak_rss_kib)}",
             flush=True,
         )
-        print("[3/4] starting uvicorn …", flush=True)
+        print(f"[3/4] starting uvicorn ({_shape(args.workers)}) …", flush=True)
         server = start_server(
             code_root=code,
             database_url=database_url,
             index_path=str(index),
             workdir=workdir,
+            workers=args.workers,
         )
         server.wait_ready()
-        warmup_s = _warm_up(server, info, args.seed)
+        warmup = _warm_up(server, info, args.seed)
+        spread = (
+            f" (CPU s per worker {_cpu_list(warmup.worker_cpu_s)})" if warmup.worker_cpu_s else ""
+        )
         print(
-            f"      ready in {server.ready_s:.1f} s at {server.base_url}, warm-up {warmup_s:.1f} s",
+            f"      ready in {server.ready_s:.1f} s at {server.base_url}, warm-up "
+            f"{warmup.requests} requests in {warmup.seconds:.1f} s{spread}",
             flush=True,
         )
         print("[4/4] load …", flush=True)
@@ -596,7 +757,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for level in args.levels:
             requests = QueryMix(info, args.seed).take(_requests_for(level, args.requests))
             idle_wait = wait_idle(server.process.pid, max_s=IDLE_WAIT_MAX_S)
-            result = run_level(server.base_url, requests, level, args.time_cap)
+            cpu_before = server.worker_cpu_seconds()
+            # Several workers: a new connection per request (like distinct residents), so the
+            # kernel spreads them over the workers; keep-alive would pin a burst to one worker.
+            result = run_level(
+                server.base_url, requests, level, args.time_cap, keep_alive=args.workers == 1
+            )
+            if server.workers > 1:
+                result.worker_cpu_s = _cpu_per_worker(cpu_before, server.worker_cpu_seconds())
             result.idle_wait_s = idle_wait
             result.load_1min = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             ms = latencies_ms(result.ok)
@@ -604,12 +772,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"      concurrency {level:>3} (after {idle_wait:.0f} s idle wait): "
                 f"{len(result.samples)} requests, "
                 f"{len(result.errors)} errors, p50 {_ms(percentile(ms, 50))} ms, "
-                f"p95 {_ms(percentile(ms, 95))} ms, {result.throughput:.1f} req/s",
+                f"p95 {_ms(percentile(ms, 95))} ms, {result.throughput:.1f} req/s"
+                + (
+                    f", CPU s per worker {_cpu_list(result.worker_cpu_s)}"
+                    if result.worker_cpu_s
+                    else ""
+                ),
                 flush=True,
             )
             levels.append(result)
-        pid = server.process.pid
-        hwm, rss = proc_status_kib(pid, "VmHWM"), proc_status_kib(pid, "VmRSS")
+        memory = server.memory()
         server.stop()
         run = Run(
             args=args,
@@ -618,10 +790,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             db_bytes=_size(database),
             index_bytes=_size(index),
             server=server,
-            warmup_s=warmup_s,
+            warmup=warmup,
             levels=levels,
-            server_hwm_kib=hwm,
-            server_rss_kib=rss,
+            server_memory=memory,
             started=started,
             profile=None,
             fingerprint=fingerprint,

@@ -16,12 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from app.core.errors import ProblemError, dutch_message
 from app.core.types import partial_date_floor
+from app.geo.geocoding import Geocoder
+from app.geo.jobs import PENDING as GEOCODE_PENDING
+from app.geo.jobs import GeocodeReport, geocode_one
+from app.geo.models import GeocodeJob
 from app.locations import service as locations_service
-from app.locations.models import Location
+from app.locations.models import Location, NeighbourhoodSource
 from app.locations.schemas import LocationCreate, LocationUpdate
 from app.municipalities.models import Municipality
 from app.municipalities.service import (
@@ -135,8 +140,10 @@ class UithoornImporter:
         session: Session,
         municipality_config: Path | None = None,
         progress: Callable[[int], None] | None = None,
+        geocoder: Geocoder | None = None,
     ) -> None:
         self.session = session
+        self.geocoder = geocoder
         config = read_municipality_file(
             municipality_config or shipped_municipality_path("uithoorn")
         )
@@ -197,7 +204,27 @@ class UithoornImporter:
                 else:
                     self._service(org.id, sid, service_raw)
                 self._progress(1)
+        self._geocode()
         return self.report
+
+    def _geocode(self) -> None:
+        """Run the geocoding chain for every location of this import (offline unless a
+        geocoder is given); a location the online geocoder could not reach keeps its job."""
+        geo = GeocodeReport()
+        for location_id in sorted(self._seen_locations):
+            location = self.session.get(Location, location_id)
+            if location is None:
+                continue
+            retry = geocode_one(
+                session=self.session, location=location, geocoder=self.geocoder, report=geo
+            )
+            if not retry:
+                self.session.execute(
+                    delete(GeocodeJob).where(col(GeocodeJob.location_id) == location_id)
+                )
+        self.session.info.pop(GEOCODE_PENDING, None)  # done here, not after the commit
+        for precision, n in sorted(geo.by_precision.items()):
+            self.report.counts[("geocodering", precision)] += n
 
     def _savepoint(self, record_id: str, work: Callable[[], None]) -> bool:
         try:
@@ -375,6 +402,7 @@ class UithoornImporter:
                     {**values, "municipality": self.municipality.slug}
                 ),
                 location_id=location_id,
+                neighbourhood_source=NeighbourhoodSource.source,
             )
             self.report.count("locatie", "nieuw")
             self._seen_locations.add(location_id)
@@ -386,6 +414,7 @@ class UithoornImporter:
                     session=self.session,
                     location=existing,
                     data=LocationUpdate(neighbourhood=values["neighbourhood"]),
+                    neighbourhood_source=NeighbourhoodSource.source,
                 )
             return location_id
         self._seen_locations.add(existing.id)
@@ -396,7 +425,10 @@ class UithoornImporter:
             existing=existing,
             create=lambda: None,
             update=lambda current: locations_service.update(
-                session=self.session, location=current, data=LocationUpdate.model_validate(values)
+                session=self.session,
+                location=current,
+                data=LocationUpdate.model_validate(values),
+                neighbourhood_source=NeighbourhoodSource.source,
             ),
             present=lambda current: locations_service.present(
                 session=self.session, locations=[current]

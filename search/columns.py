@@ -34,7 +34,7 @@ Codes = npt.NDArray[np.int32]
 
 STRING_FIELDS = tuple(sorted(SCALAR_FIELDS - NUMERIC_FIELDS))
 NUMBER_FIELDS = tuple(sorted(NUMERIC_FIELDS))
-DOC_COLUMNS = ("id", "name_sort", "lat", "lng", "name_words", "term_count")
+DOC_COLUMNS = ("id", "name_sort", "lat", "lng", "name_words", "term_count", "geo_rank")
 CHANGE_LOG_VERSIONS = 10_000  # versions of rowid changes kept for incremental refreshes
 FULL_RELOAD_SHARE = 0.2  # more changed rows than this share of the index: reload everything
 TAIL_COMPACT_SHARE = 0.25  # array-field entries appended since the last sort, before re-sorting
@@ -76,14 +76,26 @@ class _Entries:
     values: _Dictionary
     docs: Ids
     codes: Codes
+    starts: Ids  # where each rowid's pairs start in the sorted part (rowid + 1: where they end)
     tail_docs: Ids
     tail_codes: Codes
 
     @classmethod
     def build(cls, values: _Dictionary, docs: Ids, codes: Codes) -> _Entries:
         order = np.argsort(docs, kind="stable")
+        docs = docs[order]
+        top = int(docs[-1]) + 2 if docs.size else 1
+        starts = np.searchsorted(docs, np.arange(top, dtype=np.int64), side="left")
         empty = np.empty(0, dtype=np.int64)
-        return cls(values, docs[order], codes[order], empty, np.empty(0, dtype=np.int32))
+        return cls(values, docs, codes[order], starts, empty, np.empty(0, dtype=np.int32))
+
+    def _ranges(self, ids: Ids) -> tuple[Ids, Ids]:
+        """Start and end of these rowids' pairs in the sorted part."""
+        last = self.starts.size - 1
+        clipped = np.minimum(ids, last)
+        start = self.starts[clipped]
+        end = self.starts[np.minimum(clipped + 1, last)]
+        return start, np.where(ids < last, end, start)
 
     def __len__(self) -> int:
         return int(self.docs.size + self.tail_docs.size)
@@ -92,8 +104,7 @@ class _Entries:
         """A copy without the pairs of ``rowids`` and with ``added`` (rowid, value) pairs."""
         values = self.values.copy()
         codes = self.codes.copy()
-        start = np.searchsorted(self.docs, rowids, side="left")
-        end = np.searchsorted(self.docs, rowids, side="right")
+        start, end = self._ranges(rowids)
         for s, e in zip(start.tolist(), end.tolist(), strict=True):
             codes[s:e] = 0
         tail_codes = np.where(np.isin(self.tail_docs, rowids), 0, self.tail_codes).astype(np.int32)
@@ -103,6 +114,7 @@ class _Entries:
             values,
             self.docs,
             codes,
+            self.starts,
             np.concatenate([self.tail_docs, new_docs]),
             np.concatenate([tail_codes, new_codes]),
         )
@@ -128,9 +140,9 @@ class _Entries:
 
     def counts(self, ids: Ids, mask: Mask) -> dict[str, int]:
         """How many of these documents (``ids``, also given as ``mask``) have each value."""
-        if ids.size * 8 < self.docs.size:  # few documents: gather their own pairs
-            start = np.searchsorted(self.docs, ids, side="left")
-            lengths = np.searchsorted(self.docs, ids, side="right") - start
+        if ids.size * 4 < self.docs.size:  # few documents: gather their own pairs
+            start, end = self._ranges(ids)
+            lengths = end - start
             total = int(lengths.sum())
             offsets = np.repeat(start - np.cumsum(lengths) + lengths, lengths)
             picked = self.codes[offsets + np.arange(total)]
@@ -158,6 +170,7 @@ class Columns:
     lng: Floats
     name_words: Codes
     term_count: Codes
+    geo_rank: Codes  # precision of the point: 0 exact … 3 kern centroid (distance ties)
     arrays: dict[str, _Entries]
     names: dict[int, tuple[str, str]]  # rowid -> (name_sort, id)
     _name_rank: list[Floats | None]  # computed when first needed (sort by name)
@@ -180,6 +193,7 @@ class Columns:
             lng=np.full(size, np.nan),
             name_words=np.zeros(size, dtype=np.int32),
             term_count=np.zeros(size, dtype=np.int32),
+            geo_rank=np.zeros(size, dtype=np.int32),
             arrays={},
             names={},
             _name_rank=[None],
@@ -225,6 +239,7 @@ class Columns:
         self.lng[r] = _floats(columns[4])
         self.name_words[r] = np.asarray([v or 0 for v in columns[5]], dtype=np.int32)
         self.term_count[r] = np.asarray([v or 0 for v in columns[6]], dtype=np.int32)
+        self.geo_rank[r] = np.asarray([v or 0 for v in columns[7]], dtype=np.int32)
         base = 1 + len(DOC_COLUMNS)
         for i, f in enumerate(STRING_FIELDS):
             dictionary, codes = self.strings[f]
@@ -266,6 +281,7 @@ class Columns:
             lng=grown(self.lng, np.nan),
             name_words=grown(self.name_words, 0),
             term_count=grown(self.term_count, 0),
+            geo_rank=grown(self.geo_rank, 0),
             names=dict(self.names),
             _name_rank=[None],
             loaded_fully=False,

@@ -62,9 +62,9 @@ from search.types import (
 )
 
 logger = logging.getLogger(__name__)
-CANDIDATE_CAP = 200  # candidates ranked in Python per matching round (above: pre-selected)
+CANDIDATE_CAP = 100  # candidates ranked in Python per matching round (above: pre-selected)
 POSITIONS = 10_000  # positions per attribute in a term's rank code
-INDEX_FORMAT = "3"  # bump when the tables change; an index of another format starts empty
+INDEX_FORMAT = "4"  # bump when the tables change; an index of another format starts empty
 COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
@@ -275,7 +275,8 @@ class EmbeddedBackend(SearchBackend):
                 name_sort TEXT NOT NULL, municipality TEXT, access TEXT, cost TEXT,
                 organization TEXT, place TEXT, admission_status TEXT,
                 age_min REAL, age_max REAL, lat REAL, lng REAL, terms TEXT NOT NULL,
-                name_words INTEGER NOT NULL, term_count INTEGER NOT NULL)"""
+                name_words INTEGER NOT NULL, term_count INTEGER NOT NULL,
+                geo_rank INTEGER NOT NULL)"""
         )
         conn.execute(
             f"CREATE TABLE IF NOT EXISTS changes_{g} (version INTEGER NOT NULL, rowid INTEGER NOT NULL)"
@@ -361,6 +362,7 @@ class EmbeddedBackend(SearchBackend):
             json.dumps({"c": codes, "n": name_words}, separators=(",", ":")),
             len(name_words),
             len(codes),
+            int(doc.get("geo_precision_rank") or 0),
         )
         values = [(f, str(v)) for f in sorted(ARRAY_FIELDS) for v in doc.get(f) or ()]
         fts_text = (" ".join(self.analyzer.terms(str(doc.get("name") or ""))), " ".join(codes))
@@ -380,7 +382,7 @@ class EmbeddedBackend(SearchBackend):
             cursor = conn.execute(
                 f"""INSERT INTO docs_{g}(id, doc, name_sort, municipality, access, cost, organization,
                     place, admission_status, age_min, age_max, lat, lng, terms, name_words,
-                    term_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    term_count, geo_rank) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 row,
             )
             rowid = cursor.lastrowid
@@ -686,7 +688,11 @@ class EmbeddedBackend(SearchBackend):
                 if query.sort is SortOrder.name:
                     sort_key: Any = (name_sort, doc_id)
                 elif query.sort is SortOrder.distance:
-                    sort_key = distance if distance is not None else math.inf
+                    # equal distance (to the metre): the more precise point first
+                    sort_key = (
+                        round(distance) if distance is not None else math.inf,
+                        int(columns.geo_rank[rowid]),
+                    )
                 else:
                     sort_key = 0
                 key = (
@@ -752,8 +758,8 @@ class EmbeddedBackend(SearchBackend):
         end = min(start + query.per_page, MAX_TOTAL_HITS)
         rank = columns.name_rank()[ids]
         if query.sort is SortOrder.distance and distances is not None:
-            near = np.nan_to_num(distances[ids], nan=np.inf)
-            order = np.lexsort((rank, near))[:end]
+            near = np.round(np.nan_to_num(distances[ids], nan=np.inf))
+            order = np.lexsort((rank, columns.geo_rank[ids], near))[:end]
         elif end < ids.size:
             chosen = np.argpartition(rank, end - 1)[:end]
             order = chosen[np.argsort(rank[chosen], kind="stable")]

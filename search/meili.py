@@ -238,7 +238,11 @@ def sort_for(query: SearchQuery) -> list[str] | None:
     if point is None:
         raise ValueError("sorting by distance needs a geo point or radius")
     _check_point(point)
-    return [f"_geoPoint({number(point.lat)}, {number(point.lng)}):asc"]
+    # equal distance: an exact address before a centroid (docs/search.md, "Distance")
+    return [
+        f"_geoPoint({number(point.lat)}, {number(point.lng)}):asc",
+        "geo_precision_rank:asc",
+    ]
 
 
 # --- documents --------------------------------------------------------------------------------

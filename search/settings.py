@@ -39,7 +39,7 @@ SCALAR_FIELDS = frozenset(
 )
 FILTERABLE_ATTRIBUTES = sorted(ARRAY_FIELDS | SCALAR_FIELDS | {"_geo"})
 NUMERIC_FIELDS = frozenset({"age_min", "age_max"})
-SORTABLE_ATTRIBUTES = ["name_sort", "_geo"]
+SORTABLE_ATTRIBUTES = ["name_sort", "_geo", "geo_precision_rank"]
 FACETS = ("themes", "target_groups", "access", "cost", "neighbourhoods")
 MAX_TOTAL_HITS = 1000
 RANKING_RULES = ["words", "typo", "proximity", "attribute", "sort", "exactness"]

@@ -29,6 +29,7 @@ from sqlmodel import Session
 from app.cli import alembic_config
 from app.core.config import Environment, Settings
 from app.core.db import build_engine, get_session, run_after_commit
+from app.geo.service import import_postcodes
 from app.indexing.engine import SearchEngine
 from app.main import create_app
 from app.municipalities.service import (
@@ -42,6 +43,7 @@ from importers.uithoorn import UithoornImporter
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ADMIN_KEY = "test-admin-key-0123456789-abcdefghijklmnop"
 DEMO_FILE = Path(__file__).resolve().parents[1] / "importers" / "data" / "uithoorn.json"
+DEMO_POSTCODES = Path(__file__).resolve().parents[1] / "app" / "geo" / "data" / "pc4-uithoorn.csv"
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -103,6 +105,7 @@ def _seed(engine: Engine, *, demo: bool) -> None:
             session=session, config=read_municipality_file(shipped_municipality_path("uithoorn"))
         )
         if demo:
+            import_postcodes(session=session, path=DEMO_POSTCODES)
             report = UithoornImporter(session=session).run(UithoornImporter.read(DEMO_FILE))
             assert report.failed == 0, report.problems
         session.commit()
@@ -173,6 +176,7 @@ def _client(engine: Engine, index_path: Path) -> Iterator[tuple[TestClient, Conn
         search = SearchEngine(settings=settings, engine=engine)
         search.sessions = lambda: _session_on(conn)  # the sync sees this test's transaction
         app = create_app(settings, engine=engine, search=search, background_sync=False)
+        app.state.geo.sessions = lambda: _session_on(conn)
         api = next(r.app for r in app.routes if getattr(r, "path", "") == "/api/v1")  # type: ignore[attr-defined]
 
         def session_override() -> Iterator[Session]:

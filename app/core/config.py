@@ -26,6 +26,11 @@ class SearchBackendName(StrEnum):
     meilisearch = "meilisearch"
 
 
+class GeocoderName(StrEnum):
+    none = "none"  # offline chain only: PC6 > PC4 > kern centroid
+    pdok = "pdok"  # PDOK Locatieserver first (needs internet)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -38,6 +43,10 @@ class Settings(BaseSettings):
     meili_index: str = "services"
     search_timeout_s: float = 5.0
     search_drain_interval_s: float = 30.0
+    geocoder: GeocoderName = GeocoderName.none
+    pdok_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
+    pdok_timeout_s: float = 5.0
+    pdok_min_interval_s: float = 0.2  # polite: at most 5 requests per second
     admin_api_key: SecretStr = SecretStr("dev-admin-key")
     api_contact_name: str = "sociale-kaart"
     api_contact_email: str = "sociale-kaart@example.nl"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from app.core.config import GeocoderName, Settings
+from app.geo.geocoding import Geocoder
 from app.geo.models import PostcodeCentroid
 
 _PC = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
@@ -78,3 +80,16 @@ def import_postcodes(
                 progress(1)
     session.flush()
     return report
+
+
+def build_geocoder(settings: Settings) -> Geocoder | None:
+    """The configured online geocoder, or None for the offline chain only."""
+    if settings.geocoder is GeocoderName.pdok:
+        from app.geo.pdok import PdokGeocoder
+
+        return PdokGeocoder(
+            base_url=settings.pdok_url,
+            timeout_s=settings.pdok_timeout_s,
+            min_interval_s=settings.pdok_min_interval_s,
+        )
+    return None

@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.core.visibility import service_is_public
+from app.geo.geocoding import NO_PRECISION_RANK, GeoPrecision
 from app.locations.models import Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
 from app.organizations.models import Organization
@@ -204,7 +205,12 @@ class DocumentBuilder:
                 covered_kernen.add(place)
             if location_wijk:
                 covered_wijken.add(location_wijk)
-            point = next((loc for loc in located if loc.latitude is not None), None)
+            # the most precise point of the service's locations (an address beats a centroid)
+            point = min(
+                (loc for loc in located if loc.latitude is not None),
+                key=lambda loc: _precision(loc.geo_precision).rank,
+                default=None,
+            )
 
             theme_labels = "; ".join(t.label for t in themes)
             lay_words = " ".join(w for t in themes for w in t.words)  # primary theme first
@@ -243,6 +249,17 @@ class DocumentBuilder:
                 ),
             }
             if point is not None:
+                precision = _precision(point.geo_precision)
                 doc["_geo"] = {"lat": point.latitude, "lng": point.longitude}
+                doc["geo_precision"] = precision.value
+                doc["geo_precision_rank"] = precision.rank
+            else:
+                doc["geo_precision"] = None
+                doc["geo_precision_rank"] = NO_PRECISION_RANK
             result[s.id] = doc
         return result
+
+
+def _precision(value: str | None) -> GeoPrecision:
+    """A location's precision; coordinates from before precision was recorded are manual."""
+    return GeoPrecision(value) if value else GeoPrecision.manual

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from app.core.models import IdMixin, TimestampMixin, enum_check
+from app.core.models import IdMixin, TimestampMixin, UTCDateTime, enum_check
+from app.geo.geocoding import GeoPrecision
 
 
 class LocationType(StrEnum):
@@ -17,9 +19,28 @@ class LocationType(StrEnum):
     virtual = "virtual"
 
 
+class NeighbourhoodSource(StrEnum):
+    """Where a location's wijk came from. Manual and source values are never overwritten."""
+
+    manual = "handmatig"  # set through the API by an editor or provider
+    source = "bron"  # named by the imported source data
+    pdok = "pdok"  # PDOK's CBS wijk/buurt of the address
+    postcode = "postcode"  # the municipality's configured postcode ranges
+    boundary = "grens"  # the municipality's configured GeoJSON boundaries
+
+    @property
+    def protected(self) -> bool:
+        return self in (NeighbourhoodSource.manual, NeighbourhoodSource.source)
+
+
 class Location(IdMixin, TimestampMixin, table=True):
     __table_args__ = (
         enum_check("location_type", LocationType, "location_type"),
+        enum_check("geo_precision", GeoPrecision, "geo_precision"),
+        enum_check("neighbourhood_source", NeighbourhoodSource, "neighbourhood_source"),
+        sa.CheckConstraint(
+            "(geo_precision IS NULL) = (latitude IS NULL)", name="geo_precision_with_point"
+        ),
         sa.CheckConstraint("latitude IS NULL OR (latitude BETWEEN -90 AND 90)", name="latitude"),
         sa.CheckConstraint(
             "longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="longitude"
@@ -39,9 +60,14 @@ class Location(IdMixin, TimestampMixin, table=True):
     url: str | None = Field(default=None, max_length=2000)
     latitude: float | None = None
     longitude: float | None = None
+    geo_precision: str | None = Field(
+        default=None, max_length=10, description="adres, pc6, pc4, kern of handmatig"
+    )
+    geocoded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     place_id: uuid.UUID | None = Field(
         default=None, foreign_key="place.id", ondelete="SET NULL", index=True
     )
+    neighbourhood_source: str | None = Field(default=None, max_length=10)
     neighbourhood_id: uuid.UUID | None = Field(
         default=None, foreign_key="neighbourhood.id", ondelete="SET NULL", index=True
     )

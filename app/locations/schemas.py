@@ -19,7 +19,8 @@ from app.core.types import (
     Slug,
     WebUrl,
 )
-from app.locations.models import LocationType
+from app.geo.geocoding import GeoPrecision
+from app.locations.models import LocationType, NeighbourhoodSource
 from app.schedules.schemas import ScheduleIn, SchedulePublic
 
 
@@ -105,9 +106,16 @@ class LocationPublic(OutputModel):
     address: AddressPublic | None
     latitude: float | None
     longitude: float | None
+    geo_precision: GeoPrecision | None = Field(
+        description="Hoe precies de coördinaten zijn: handmatig of adres (exact), pc6, pc4 of "
+        "kern (ongeveer); null zonder coördinaten."
+    )
     municipality: Ref
     place: Ref | None
     neighbourhood: Ref | None
+    neighbourhood_source: NeighbourhoodSource | None = Field(
+        description="Herkomst van de wijk: handmatig, bron (import), pdok, postcode of grens."
+    )
     organization: Ref | None
     accessibility: str | None
     transportation: str | None

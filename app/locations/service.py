@@ -15,8 +15,10 @@ from app.core.children import load_owned, replace_given
 from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.models import utcnow
 from app.core.schemas import Ref
+from app.geo.geocoding import GeoPrecision
+from app.geo.jobs import enqueue_geocode
 from app.indexing.service import enqueue_location
-from app.locations.models import Address, Location
+from app.locations.models import Address, Location, NeighbourhoodSource
 from app.locations.schemas import AddressPublic, LocationCreate, LocationPublic, LocationUpdate
 from app.municipalities.models import Municipality, Neighbourhood, Place
 from app.municipalities.service import resolve_municipality, resolve_neighbourhoods, resolve_place
@@ -68,9 +70,13 @@ def present(*, session: Session, locations: Sequence[Location]) -> list[Location
             else None,
             latitude=loc.latitude,
             longitude=loc.longitude,
+            geo_precision=GeoPrecision(loc.geo_precision) if loc.geo_precision else None,
             municipality=municipalities[loc.municipality_id],
             place=places.get(loc.place_id) if loc.place_id else None,
             neighbourhood=wijken.get(loc.neighbourhood_id) if loc.neighbourhood_id else None,
+            neighbourhood_source=NeighbourhoodSource(loc.neighbourhood_source)
+            if loc.neighbourhood_source
+            else None,
             organization=orgs.get(loc.organization_id) if loc.organization_id else None,
             accessibility=loc.accessibility,
             transportation=loc.transportation,
@@ -89,7 +95,12 @@ def get(*, session: Session, location_id: uuid.UUID) -> Location:
     return location
 
 
-def _apply(session: Session, location: Location, data: LocationCreate | LocationUpdate) -> None:
+def _apply(
+    session: Session,
+    location: Location,
+    data: LocationCreate | LocationUpdate,
+    neighbourhood_source: NeighbourhoodSource = NeighbourhoodSource.manual,
+) -> None:
     fields = data.model_fields_set
     municipality_id = location.municipality_id
     if "organization" in fields:
@@ -132,10 +143,11 @@ def _apply(session: Session, location: Location, data: LocationCreate | Location
                 field="body.neighbourhood",
             )
             location.neighbourhood_id = wijk.id
+            location.neighbourhood_source = neighbourhood_source.value
             if wijk.place_id and location.place_id is None:
                 location.place_id = wijk.place_id
-        else:
-            location.neighbourhood_id = None
+        else:  # cleared: geocoding may derive it again
+            location.neighbourhood_id = location.neighbourhood_source = None
     for key in (
         "name",
         "description",
@@ -147,6 +159,10 @@ def _apply(session: Session, location: Location, data: LocationCreate | Location
     ):
         if key in fields:
             setattr(location, key, getattr(data, key))
+    if "latitude" in fields:  # coordinates given by hand are exact and never geocoded over
+        location.geo_precision = (
+            GeoPrecision.manual.value if location.latitude is not None else None
+        )
     if "location_type" in fields and data.location_type is not None:
         location.location_type = data.location_type.value
     session.add(location)
@@ -171,23 +187,36 @@ def _apply(session: Session, location: Location, data: LocationCreate | Location
 
 
 def create(
-    *, session: Session, data: LocationCreate, location_id: uuid.UUID | None = None
+    *,
+    session: Session,
+    data: LocationCreate,
+    location_id: uuid.UUID | None = None,
+    neighbourhood_source: NeighbourhoodSource = NeighbourhoodSource.manual,
 ) -> Location:
+    """Create a location; it is geocoded after the commit (``app/geo/jobs.py``)."""
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
     location = Location(municipality_id=municipality.id, location_type=data.location_type.value)
     if location_id is not None:
         location.id = location_id
-    _apply(session, location, data)
+    _apply(session, location, data, neighbourhood_source)
+    enqueue_geocode(session=session, location_id=location.id)
     return location
 
 
-def update(*, session: Session, location: Location, data: LocationUpdate) -> Location:
-    _apply(session, location, data)
+def update(
+    *,
+    session: Session,
+    location: Location,
+    data: LocationUpdate,
+    neighbourhood_source: NeighbourhoodSource = NeighbourhoodSource.manual,
+) -> Location:
+    _apply(session, location, data, neighbourhood_source)
     location.updated_at = utcnow()
     session.flush()
     enqueue_location(session=session, location_id=location.id)
+    enqueue_geocode(session=session, location_id=location.id)
     return location
 
 

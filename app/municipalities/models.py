@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -26,6 +27,9 @@ class Place(IdMixin, table=True):
     )
     slug: str = Field(max_length=100)
     name: str = Field(max_length=200)
+    # Configured centroid; without it the kern centroid is the mean of its PC4 centroids.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class Neighbourhood(IdMixin, table=True):
@@ -42,3 +46,8 @@ class Neighbourhood(IdMixin, table=True):
     slug: str = Field(max_length=100)
     name: str = Field(max_length=200)
     aliases: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    # Wijk assignment (configuration): CBS wijk/buurt codes as PDOK returns them, postcode
+    # ranges ("1421", "1422AA-1422BZ") and a GeoJSON (Multi)Polygon geometry.
+    cbs_codes: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    postcode_ranges: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    boundary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from importlib import resources
@@ -26,6 +27,15 @@ class PlaceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     slug: Slug
     name: str = Field(min_length=1, max_length=200)
+    # Optional centroid; without it the kern's centroid is the mean of its PC4 centroids.
+    latitude: float | None = Field(default=None, ge=50.5, le=53.8)
+    longitude: float | None = Field(default=None, ge=3.0, le=7.5)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> PlaceConfig:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError(f"kern {self.slug}: geef latitude en longitude samen op")
+        return self
 
 
 class NeighbourhoodConfig(BaseModel):
@@ -34,6 +44,21 @@ class NeighbourhoodConfig(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     place: Slug | None = None
     aliases: list[str] = Field(default_factory=list)
+    # Wijk assignment: CBS wijk/buurt codes as PDOK returns them (WK045101, BU04510101),
+    # postcode ranges ("1421", "1422AA-1422BZ", "1423-1424") and a GeoJSON boundary: a
+    # (Multi)Polygon geometry, a Feature, or the path of a .geojson file next to this file.
+    cbs_codes: list[str] = Field(default_factory=list)
+    postcodes: list[str] = Field(default_factory=list)
+    boundary: dict[str, Any] | str | None = None
+
+    @model_validator(mode="after")
+    def _valid_ranges(self) -> NeighbourhoodConfig:
+        from app.geo.locate import parse_postcode_range
+
+        wrong = [p for p in self.postcodes if parse_postcode_range(p) is None]
+        if wrong:
+            raise ValueError(f"wijk {self.slug}: geen postcodebereik: {', '.join(wrong)}")
+        return self
 
 
 class MunicipalityConfig(BaseModel):
@@ -59,7 +84,28 @@ def shipped_municipality_path(slug: str) -> Path:
 
 def read_municipality_file(path: Path) -> MunicipalityConfig:
     raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return MunicipalityConfig.model_validate(raw)
+    config = MunicipalityConfig.model_validate(raw)
+    for wijk in config.neighbourhoods:
+        boundary = wijk.boundary
+        if isinstance(boundary, str):  # a GeoJSON file next to the configuration
+            boundary = json.loads((path.parent / boundary).read_text(encoding="utf-8"))
+        if isinstance(boundary, dict):
+            wijk.boundary = boundary_geometry(boundary, where=f"wijk {wijk.slug}")
+    return config
+
+
+def boundary_geometry(value: dict[str, Any], *, where: str) -> dict[str, Any]:
+    """The (Multi)Polygon geometry of a GeoJSON geometry, Feature or one-feature collection."""
+    if value.get("type") == "FeatureCollection":
+        features = value.get("features") or []
+        if len(features) != 1:
+            raise ValueError(f"{where}: een FeatureCollection met precies één feature")
+        value = features[0]
+    if value.get("type") == "Feature":
+        value = value.get("geometry") or {}
+    if value.get("type") not in ("Polygon", "MultiPolygon") or not value.get("coordinates"):
+        raise ValueError(f"{where}: de grens moet een GeoJSON Polygon of MultiPolygon zijn")
+    return value
 
 
 @dataclass
@@ -93,13 +139,19 @@ def load_municipality(*, session: Session, config: MunicipalityConfig) -> Munici
     }
     for pc in config.places:
         place = places.get(pc.slug)
+        values: dict[str, Any] = {
+            "name": pc.name,
+            "latitude": pc.latitude,
+            "longitude": pc.longitude,
+        }
         if place is None:
-            place = Place(municipality_id=municipality.id, slug=pc.slug, name=pc.name)
+            place = Place(municipality_id=municipality.id, slug=pc.slug, **values)
             session.add(place)
             places[pc.slug] = place
             report.created += 1
-        elif place.name != pc.name:
-            place.name = pc.name
+        elif any(getattr(place, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(place, k, v)
             report.updated += 1
     session.flush()
 
@@ -110,21 +162,21 @@ def load_municipality(*, session: Session, config: MunicipalityConfig) -> Munici
         )
     }
     for nc in config.neighbourhoods:
-        place_id = places[nc.place].id if nc.place else None
+        wijk_values: dict[str, Any] = {
+            "place_id": places[nc.place].id if nc.place else None,
+            "name": nc.name,
+            "aliases": list(nc.aliases),
+            "cbs_codes": [c.upper() for c in nc.cbs_codes],
+            "postcode_ranges": list(nc.postcodes),
+            "boundary": nc.boundary if isinstance(nc.boundary, dict) else None,
+        }
         row = wijken.get(nc.slug)
         if row is None:
-            session.add(
-                Neighbourhood(
-                    municipality_id=municipality.id,
-                    place_id=place_id,
-                    slug=nc.slug,
-                    name=nc.name,
-                    aliases=list(nc.aliases),
-                )
-            )
+            session.add(Neighbourhood(municipality_id=municipality.id, slug=nc.slug, **wijk_values))
             report.created += 1
-        elif (row.name, row.place_id, row.aliases) != (nc.name, place_id, list(nc.aliases)):
-            row.name, row.place_id, row.aliases = nc.name, place_id, list(nc.aliases)
+        elif any(getattr(row, k) != v for k, v in wijk_values.items()):
+            for k, v in wijk_values.items():
+                setattr(row, k, v)
             report.updated += 1
     session.flush()
     return report

@@ -5,6 +5,7 @@ import uuid
 from pydantic import Field
 
 from app.core.schemas import OutputModel
+from app.geo.geocoding import GeoPrecision
 
 
 class SearchOrganization(OutputModel):
@@ -34,6 +35,14 @@ class SearchItem(OutputModel):
     neighbourhoods: list[str] = Field(description="Wijken waar de voorziening beschikbaar is.")
     place: str | None = Field(description="Kern van de (eerste) locatie.")
     distance_km: float | None = Field(description="Afstand tot het opgegeven punt, in km.")
+    distance_precision: GeoPrecision | None = Field(
+        description="Hoe precies de plek is waartoe de afstand gemeten is: handmatig of adres "
+        "(exact), pc6, pc4 of kern (ongeveer). Null zonder afstand."
+    )
+    distance_approximate: bool | None = Field(
+        description="true als de afstand ongeveer is (de plek is grover dan een adres): "
+        "toon dan 'ongeveer'. Null zonder afstand."
+    )
     highlight: SearchHighlight
 
 

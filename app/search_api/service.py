@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from app.core.errors import FieldError, ServiceUnavailable, Unprocessable
+from app.geo.geocoding import GeoPrecision
 from app.geo.models import PostcodeCentroid
 from app.indexing.engine import SearchEngine
 from app.municipalities.models import Municipality, Neighbourhood, Place
@@ -226,6 +227,11 @@ def search(*, session: Session, engine: SearchEngine, params: SearchParams) -> S
     items = []
     for hit in result.hits:
         d = hit.document
+        precision = (
+            GeoPrecision(d.get("geo_precision") or GeoPrecision.manual.value)
+            if hit.distance_m is not None
+            else None
+        )
         items.append(
             SearchItem(
                 id=d["id"],
@@ -244,6 +250,8 @@ def search(*, session: Session, engine: SearchEngine, params: SearchParams) -> S
                 neighbourhoods=d.get("neighbourhoods") or [],
                 place=d.get("place"),
                 distance_km=round(hit.distance_m / 1000, 2) if hit.distance_m is not None else None,
+                distance_precision=precision,
+                distance_approximate=precision.approximate if precision else None,
                 highlight=SearchHighlight(
                     name=hit.highlight.get("name") or _escape(d["name"]),
                     summary=hit.highlight.get("summary") or _escape(d.get("summary") or ""),

@@ -819,7 +819,7 @@ def test_full_search_request(fake: FakeMeilisearch, ready: MeilisearchBackend) -
     assert search_body(fake) == {
         "q": ready.query_text("Schuldhulpverlening aanvragen"),  # see the query text tests
         "filter": '(themes = "geld-en-schulden" AND age_min <= 30) AND _geoRadius(52.2231, 4.8257, 5000)',
-        "sort": ["_geoPoint(52.2231, 4.8257):asc"],
+        "sort": ["_geoPoint(52.2231, 4.8257):asc", "geo_precision_rank:asc"],
         "facets": ["themes", "access"],
         "page": 2,
         "hitsPerPage": 10,
@@ -836,7 +836,11 @@ def test_full_search_request(fake: FakeMeilisearch, ready: MeilisearchBackend) -
         (SortOrder.relevance, None, None),
         (SortOrder.relevance, GeoPoint(52.2, 4.8), None),
         (SortOrder.name, None, ["name_sort:asc"]),
-        (SortOrder.distance, GeoPoint(52.2, -4.75), ["_geoPoint(52.2, -4.75):asc"]),
+        (
+            SortOrder.distance,
+            GeoPoint(52.2, -4.75),
+            ["_geoPoint(52.2, -4.75):asc", "geo_precision_rank:asc"],
+        ),
     ],
 )
 def test_sort(

@@ -66,8 +66,11 @@ def test_response_shape_highlight_and_facets(demo_client: TestClient) -> None:
         "neighbourhoods",
         "place",
         "distance_km",
+        "distance_precision",
+        "distance_approximate",
         "highlight",
     }
+    assert item["distance_km"] is item["distance_precision"] is item["distance_approximate"] is None
     assert "<mark>" in item["highlight"]["name"] + item["highlight"]["summary"]
     assert set(body["facets"]) == {"theme", "target_group", "access", "cost", "neighbourhood"}
     assert body["facets"]["theme"]["mantelzorg"] >= 5
