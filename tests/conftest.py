@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -241,3 +242,26 @@ def demo_db(_demo: tuple[TestClient, Connection]) -> Iterator[Session]:
 @pytest.fixture
 def admin() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+@pytest.fixture
+def run_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> Iterator[Callable[..., Any]]:
+    """``sociale-kaart`` on a fresh, migrated SQLite database of its own (once, on SQLite)."""
+    if backend != "sqlite":
+        pytest.skip("the CLI is exercised once, on SQLite")
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.core.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("SEARCH_INDEX_PATH", str(tmp_path / "cli-index.db"))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+        yield lambda *args: runner.invoke(cli, [str(a) for a in args])
+    finally:
+        get_settings.cache_clear()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import Session, func, select
-from typer.testing import CliRunner
 
 from app.locations.models import Location
 from app.organizations.models import Organization
@@ -143,29 +142,17 @@ def test_structurally_broken_records(db: Session) -> None:
     assert count(db, Service) == 1
 
 
-def test_cli_import_twice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("the CLI is exercised once, on SQLite")
-    from app.cli import cli
-    from app.core.config import get_settings
-
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    get_settings.cache_clear()
-    try:
-        runner = CliRunner()
-        assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
-        first = runner.invoke(cli, ["import", "uithoorn", str(DEMO_FILE)])
-        assert first.exit_code == 0, first.output
-        assert "96" in first.output
-        second = runner.invoke(cli, ["import", "uithoorn", str(DEMO_FILE)])
-        assert second.exit_code == 0
-        assert "ongewijzigd" in second.output
-        bad = tmp_path / "bad.json"
-        data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
-        data["organisaties"][0]["voorzieningen"][0]["themas"] = ["bestaat-niet"]
-        bad.write_text(json.dumps(data), encoding="utf-8")
-        partial = runner.invoke(cli, ["import", "uithoorn", str(bad)])
-        assert partial.exit_code == 2
-        assert "bestaat-niet" in partial.output
-    finally:
-        get_settings.cache_clear()
+def test_cli_import_twice(run_cli: Callable[..., Any], tmp_path: Path) -> None:
+    first = run_cli("import", "uithoorn", DEMO_FILE)
+    assert first.exit_code == 0, first.output
+    assert "96" in first.output
+    second = run_cli("import", "uithoorn", DEMO_FILE)
+    assert second.exit_code == 0
+    assert "ongewijzigd" in second.output
+    bad = tmp_path / "bad.json"
+    data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    data["organisaties"][0]["voorzieningen"][0]["themas"] = ["bestaat-niet"]
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    partial = run_cli("import", "uithoorn", bad)
+    assert partial.exit_code == 2
+    assert "bestaat-niet" in partial.output

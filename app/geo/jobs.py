@@ -141,8 +141,10 @@ class GeoWorker:
         sessions: SessionFactory,
         geocoder: Geocoder | None,
         on_changed: Callable[[], object] | None = None,
+        retry_interval_s: float = 60.0,
     ) -> None:
         self.sessions = sessions
+        self.retry_interval_s = retry_interval_s
         self.geocoder = geocoder
         self.on_changed = on_changed
         self._queue: queue.Queue[list[uuid.UUID] | None] = queue.Queue()
@@ -186,12 +188,17 @@ class GeoWorker:
                 self.on_changed()
 
     def _loop(self) -> None:
+        """Submitted locations at once; every ``retry_interval_s`` the jobs that are due (a
+        geocoder that was down, a server that stopped before it got to them)."""
         while True:
-            item = self._queue.get()
+            try:
+                item: list[uuid.UUID] | None = self._queue.get(timeout=self.retry_interval_s)
+            except queue.Empty:
+                item = []
             if item is None:
                 return
             try:
-                process_jobs(sessions=self.sessions, geocoder=self.geocoder, only=item)
+                process_jobs(sessions=self.sessions, geocoder=self.geocoder, only=item or None)
                 if self.on_changed is not None:
                     self.on_changed()
             except Exception:

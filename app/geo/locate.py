@@ -270,8 +270,13 @@ def geocode_location(
         location.neighbourhood_source,
         location.place_id,
     )
-    located, error = locate(session=session, location=location, address=address, geocoder=geocoder)
     manual = location.geo_precision == GeoPrecision.manual.value
+    located, error = locate(
+        session=session,
+        location=location,
+        address=address,
+        geocoder=None if manual else geocoder,  # a point set by hand needs no geocoder
+    )
     if not manual:
         if located is not None:
             location.latitude, location.longitude = located.latitude, located.longitude

@@ -415,6 +415,22 @@ def test_distance_sort_without_radius_puts_unknown_locations_last(loaded: Search
     assert [h.distance_m for h in result.hits][-2:] == [None, None]
 
 
+def test_equal_distance_puts_the_exact_point_first(search_backend: SearchBackend) -> None:
+    """A centroid (kern, rank 3) never beats an exact address (rank 0) at equal distance."""
+    names = {"kern": "Aaa op het kernmiddelpunt", "adres": "Zzz op een adres"}
+    docs = [doc(slug, name, themes=["mantelzorg"], geo=DE_KWAKEL) for slug, name in names.items()]
+    docs[0]["geo_precision"], docs[0]["geo_precision_rank"] = "kern", 3
+    docs[1]["geo_precision"], docs[1]["geo_precision_rank"] = "adres", 0
+    search_backend.upsert(docs)
+    for text in ("", "mantelzorg"):
+        query = SearchQuery(
+            text=text,
+            geo_radius=GeoRadius(center=UITHOORN, radius_m=5_000),
+            sort=SortOrder.distance,
+        )
+        assert ids(search_backend, query) == ["adres", "kern"], text
+
+
 def test_text_with_geo_radius(loaded: SearchBackend) -> None:
     near = SearchQuery(text="schulden", geo_radius=GeoRadius(center=UITHOORN, radius_m=3_000))
     assert ids(loaded, near) == ["schuldhulp"]
