@@ -13,12 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlmodel import Session
 
+from app.audit.service import install_audit
 from app.core.config import Settings, get_settings
 from app.core.db import build_engine
 from app.geo.geocoding import Geocoder
 from app.indexing.engine import SearchEngine
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+install_audit()  # writes from the command line (imports, geocoding) are audited as system
 
 cli = typer.Typer(help="sociale-kaart: beheer van de sociale kaart.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database: migraties.", no_args_is_help=True)

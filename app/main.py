@@ -15,12 +15,18 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 from sqlmodel import Session
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.config import Settings, get_settings
+from app.accounts.deps import AuthorizeDep
+from app.accounts.onboarding import router as onboarding_router
+from app.accounts.policy import ANONYMOUS, POLICY
+from app.accounts.views import router as accounts_router
+from app.audit.service import install_audit
+from app.audit.views import router as audit_router
+from app.core.config import Environment, Settings, get_settings
 from app.core.db import build_engine
 from app.core.errors import install_error_handlers
+from app.core.middleware import BodySizeLimit, Cors, SecurityHeaders
 from app.core.openapi import API_VERSION, install_openapi
 from app.geo.jobs import GeoWorker
 from app.geo.service import build_geocoder
@@ -29,6 +35,7 @@ from app.indexing.engine import SearchEngine
 from app.indexing.service import run_after_commit as sync_search
 from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
+from app.notifications.service import NotificationSender
 from app.organizations.views import router as organizations_router
 from app.search_api.views import router as search_router
 from app.services.views import router as services_router
@@ -52,6 +59,8 @@ TAGS = [
     {"name": "Locaties", "description": "Waar voorzieningen plaatsvinden (beheer)."},
     {"name": "Taxonomie", "description": "Thema's, doelgroepen, toegang en kosten."},
     {"name": "Gebieden", "description": "Gemeenten, kernen en wijken."},
+    {"name": "Accounts", "description": "Inloggen, uitnodigingen, accounts en API-sleutels."},
+    {"name": "Audit", "description": "Wie wijzigde wat en wanneer (redactie, beheer)."},
 ]
 
 
@@ -118,11 +127,19 @@ def build_geo_worker(settings: Settings, engine: Engine, search: SearchEngine) -
     )
 
 
+def build_mail_sender(settings: Settings, engine: Engine) -> NotificationSender:
+    """Sends the notification outbox (e-mail) after commits and every minute."""
+    return NotificationSender(
+        settings=settings, sessions=lambda: Session(engine, expire_on_commit=False)
+    )
+
+
 def create_api_v1(
     settings: Settings,
     engine: Engine,
     search: SearchEngine | None = None,
     geo: GeoWorker | None = None,
+    mail: NotificationSender | None = None,
 ) -> FastAPI:
     api = FastAPI(
         title="Sociale kaart API",
@@ -131,22 +148,28 @@ def create_api_v1(
         redoc_url=None,
         openapi_url="/openapi.json",
         root_path_in_servers=False,
+        dependencies=[AuthorizeDep],  # every operation goes through the policy layer
     )
     api.state.settings = settings
     api.state.engine = engine
     api.state.search = search or SearchEngine(settings=settings, engine=engine)
     api.state.geo = geo or build_geo_worker(settings, engine, api.state.search)
+    api.state.mail = mail or build_mail_sender(settings, engine)
     api.state.after_commit = [
         lambda session: sync_search(session, api.state.search),
         lambda session: api.state.geo.after_commit(session),
+        lambda session: api.state.mail.after_commit(session),
     ]
     for router in (
+        accounts_router,
+        onboarding_router,
         search_router,
         services_router,
         organizations_router,
         locations_router,
         taxonomy_router,
         municipalities_router,
+        audit_router,
     ):
         api.include_router(router)
     install_error_handlers(api)
@@ -161,14 +184,10 @@ def create_api_v1(
             "url": settings.api_contact_url,
         },
         tags=TAGS,
+        public_operations=frozenset(op for op, rule in POLICY.items() if ANONYMOUS in rule.roles),
     )
-    api.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "HEAD", "OPTIONS"],
-        allow_headers=["Accept", "Accept-Language", "Content-Type"],
-        expose_headers=["API-Version", "Location"],
-    )
+    # Public reads: any origin (*); writes: only CORS_WRITE_ORIGINS (app/core/middleware.py).
+    api.add_middleware(Cors, write_origins=settings.cors_write_origins)
     api.add_middleware(ApiVersionHeader)
     return api
 
@@ -182,17 +201,21 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or build_engine(settings.database_url)
+    install_audit()  # every write of every session is recorded (app/audit)
     search = search or SearchEngine(settings=settings, engine=engine)
     geo = build_geo_worker(settings, engine, search)
+    mail = build_mail_sender(settings, engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background_sync:
             search.start()  # retries what the outbox still holds
             geo.start()
+            mail.start()
         try:
             yield
         finally:
+            mail.stop()
             geo.stop()
             search.stop()
 
@@ -203,6 +226,7 @@ def create_app(
     app.state.engine = engine
     app.state.search = search
     app.state.geo = geo
+    app.state.mail = mail
     app.include_router(health_router)
     install_error_handlers(app)
 
@@ -210,7 +234,14 @@ def create_app(
     def index() -> RedirectResponse:
         return RedirectResponse(f"{API_PREFIX}/docs")
 
-    app.mount(API_PREFIX, create_api_v1(settings, engine, search, geo))
+    app.mount(API_PREFIX, create_api_v1(settings, engine, search, geo, mail))
+    # Outermost last: AccessLog > SecurityHeaders > BodySizeLimit > app (413s get both).
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        SecurityHeaders,
+        hsts=settings.environment is Environment.production,
+        docs_path=f"{API_PREFIX}/docs",
+    )
     app.add_middleware(AccessLog)
     return app
 

@@ -1,10 +1,22 @@
 """Import every table so SQLModel.metadata is complete (Alembic and tests use this)."""
 
+from app.accounts.models import (
+    ApiKey,
+    Invitation,
+    LoginFailure,
+    OrganizationMember,
+    PasswordReset,
+    RefreshToken,
+    UserAccount,
+    UserMunicipality,
+)
+from app.audit.models import AuditEvent
 from app.contacts.models import Contact, Phone
 from app.geo.models import GeocodeCache, GeocodeJob, PostcodeCentroid
 from app.indexing.models import SearchOutbox
 from app.locations.models import Address, Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
+from app.notifications.models import Notification
 from app.organizations.models import Organization, OrganizationIdentifier
 from app.schedules.models import Schedule
 from app.services.models import Service as Service
@@ -13,17 +25,25 @@ from app.taxonomy.models import Taxonomy, TaxonomyTerm
 
 __all__ = [
     "Address",
+    "ApiKey",
+    "AuditEvent",
     "Contact",
     "GeocodeCache",
     "GeocodeJob",
+    "Invitation",
     "Location",
+    "LoginFailure",
     "Municipality",
     "Neighbourhood",
+    "Notification",
     "Organization",
     "OrganizationIdentifier",
+    "OrganizationMember",
+    "PasswordReset",
     "Phone",
     "Place",
     "PostcodeCentroid",
+    "RefreshToken",
     "Schedule",
     "SearchOutbox",
     "Service",
@@ -33,4 +53,6 @@ __all__ = [
     "ServiceTerm",
     "Taxonomy",
     "TaxonomyTerm",
+    "UserAccount",
+    "UserMunicipality",
 ]

@@ -457,7 +457,7 @@ def _without_timestamps(value: Any) -> Any:
         return {
             k: _without_timestamps(v)
             for k, v in value.items()
-            if k not in {"updated_at", "created_at"}
+            if k not in {"updated_at", "created_at", "version"}
         }
     if isinstance(value, list):
         return [_without_timestamps(v) for v in value]

@@ -43,6 +43,7 @@ from importers.uithoorn import UithoornImporter
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ADMIN_KEY = "test-admin-key-0123456789-abcdefghijklmnop"
+SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnop"
 DEMO_FILE = Path(__file__).resolve().parents[1] / "importers" / "data" / "uithoorn.json"
 DEMO_POSTCODES = Path(__file__).resolve().parents[1] / "app" / "geo" / "data" / "pc4-uithoorn.csv"
 BACKENDS = ["sqlite", "postgresql"]
@@ -165,6 +166,7 @@ def make_settings(url: str = "sqlite://", *, index_path: str | None = None) -> S
         environment=Environment.test,
         database_url=url,
         admin_api_key=ADMIN_KEY,
+        secret_key=SECRET_KEY,
         search_index_path=index_path or "/nonexistent/search-index.db",
         search_drain_interval_s=0,
     )
@@ -241,7 +243,9 @@ def demo_db(_demo: tuple[TestClient, Connection]) -> Iterator[Session]:
 
 @pytest.fixture
 def admin() -> dict[str, str]:
-    return {"Authorization": f"Bearer {ADMIN_KEY}"}
+    """The bootstrap admin key; writes say "If-Match: *" (last write wins) unless a test is
+    about optimistic locking (tests/test_concurrency.py)."""
+    return {"Authorization": f"Bearer {ADMIN_KEY}", "If-Match": "*"}
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def test_development_accepts_the_placeholder() -> None:
 
 def test_production_with_a_real_key() -> None:
     key = "k" * 40
-    settings = Settings(environment=Environment.production, admin_api_key=key)
+    settings = Settings(environment=Environment.production, admin_api_key=key, secret_key="s" * 40)
     assert settings.admin_api_key.get_secret_value() == key
     assert key not in repr(settings)  # secrets are not printed
 
@@ -32,7 +32,10 @@ def test_production_with_a_real_key() -> None:
 def test_meilisearch_needs_an_url() -> None:
     with pytest.raises(ValidationError, match="MEILI_URL"):
         Settings(
-            environment=Environment.production, admin_api_key="k" * 40, search_backend="meilisearch"
+            environment=Environment.production,
+            admin_api_key="k" * 40,
+            secret_key="s" * 40,
+            search_backend="meilisearch",
         )
 
 

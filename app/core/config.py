@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import json
+import re
 from enum import StrEnum
 from functools import lru_cache
-from typing import Self
+from typing import Annotated, Any, Self
 
-from pydantic import SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_ADMIN_KEYS = frozenset(
     {"", "changeme", "change-me", "dev-admin-key", "secret", "admin"}
 )
 MIN_ADMIN_KEY_LENGTH = 32
+PLACEHOLDER_SECRET_KEYS = PLACEHOLDER_ADMIN_KEYS | {"dev-secret-key-change-me", "dev-secret-key"}
+MIN_SECRET_KEY_LENGTH = 32
+_GENERATE_HINT = "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+_ORIGIN = re.compile(r"^https?://[^\s/?#@]+$")
 
 
 class Environment(StrEnum):
     development = "development"
     test = "test"
     production = "production"
+
+
+# Where a placeholder SECRET_KEY is refused (as ADMIN_API_KEY: everywhere but development).
+SECRET_KEY_REQUIRED_IN = frozenset({Environment.production, Environment.test})
 
 
 class SearchBackendName(StrEnum):
@@ -32,10 +42,14 @@ class GeocoderName(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # hide_input_in_errors: a refused start-up must not print the input (keys, DATABASE_URL).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Environment = Environment.development
-    database_url: str = "sqlite:///./var/sociale-kaart.db"
+    # repr=False: a PostgreSQL URL carries the database password; keep it out of repr/logs.
+    database_url: str = Field(default="sqlite:///./var/sociale-kaart.db", repr=False)
     search_backend: SearchBackendName = SearchBackendName.embedded
     search_index_path: str = "./var/search-index.db"
     meili_url: str | None = None
@@ -48,23 +62,76 @@ class Settings(BaseSettings):
     pdok_timeout_s: float = 5.0
     pdok_min_interval_s: float = 0.2  # polite: at most 5 requests per second
     admin_api_key: SecretStr = SecretStr("dev-admin-key")
+    # Signs access tokens; refused outside development when it is a placeholder or too short.
+    secret_key: SecretStr = SecretStr("dev-secret-key-change-me")
+    # Larger request bodies are answered with 413 (problem+json).
+    max_request_body_bytes: int = Field(default=1_048_576, gt=0)
+    # Origins (scheme://host[:port]) that may call write endpoints from a browser. Public
+    # GET/HEAD/OPTIONS stay open to every origin. Env: comma-separated or a JSON list.
+    cors_write_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     api_contact_name: str = "sociale-kaart"
     api_contact_email: str = "sociale-kaart@example.nl"
     api_contact_url: str = "https://github.com/sociale-kaart/sociale-kaart"
+    # --- e-mail (app/notifications/service.py; docs/operations.md "E-mail") ---
+    # Unset: off in development (`make run` never mails), on in test and production.
+    smtp_enabled: bool | None = None
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, gt=0, lt=65536)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    mail_from: str = "sociale-kaart <noreply@example.nl>"
+    # Where the web application runs: the links in invitation and password-reset mails.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # --- end e-mail ---
+
+    @field_validator("cors_write_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(value, list | tuple):
+            return value
+        origins = []
+        for item in value:
+            origin = str(item).strip().rstrip("/").lower()
+            if not origin:
+                continue
+            if not _ORIGIN.match(origin):
+                raise ValueError(
+                    f"CORS_WRITE_ORIGINS: {origin!r} is not an origin; list exact origins "
+                    "such as https://beheer.gemeente.nl ('*' is not allowed for writes)"
+                )
+            origins.append(origin)
+        return origins
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Self:
         if self.environment is Environment.development:
             return self
+        problems = []
         key = self.admin_api_key.get_secret_value()
         if key.strip().lower() in PLACEHOLDER_ADMIN_KEYS or len(key) < MIN_ADMIN_KEY_LENGTH:
-            raise ValueError(
+            problems.append(
                 "ADMIN_API_KEY must be set to a random value of at least "
-                f"{MIN_ADMIN_KEY_LENGTH} characters outside development "
-                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+                f"{MIN_ADMIN_KEY_LENGTH} characters outside development {_GENERATE_HINT}"
             )
+        secret = self.secret_key.get_secret_value()
+        if self.environment in SECRET_KEY_REQUIRED_IN and (
+            secret.strip().lower() in PLACEHOLDER_SECRET_KEYS or len(secret) < MIN_SECRET_KEY_LENGTH
+        ):
+            problems.append(
+                "SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in {self.environment.value} {_GENERATE_HINT}"
+            )
+        elif self.environment in SECRET_KEY_REQUIRED_IN and secret == key:
+            problems.append("SECRET_KEY must differ from ADMIN_API_KEY")
         if self.search_backend is SearchBackendName.meilisearch and not self.meili_url:
-            raise ValueError("SEARCH_BACKEND=meilisearch requires MEILI_URL")
+            problems.append("SEARCH_BACKEND=meilisearch requires MEILI_URL")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,30 @@ class Unauthorized(ProblemError):
     status = 401
     code = "niet-ingelogd"
     title = "Niet geautoriseerd"
+
+
+class Forbidden(ProblemError):
+    status = 403
+    code = "geen-toegang"
+    title = "Geen toegang"
+
+
+class PreconditionFailed(ProblemError):
+    status = 412
+    code = "verouderd"
+    title = "Gegevens zijn intussen gewijzigd"
+
+
+class PreconditionRequired(ProblemError):
+    status = 428
+    code = "versie-nodig"
+    title = "Versie ontbreekt"
+
+
+class TooManyRequests(ProblemError):
+    status = 429
+    code = "te-veel-pogingen"
+    title = "Te veel pogingen"
 
 
 class NotFound(ProblemError):
@@ -261,6 +286,18 @@ def install_error_handlers(app: FastAPI) -> None:
             detail=detail,
             code=code,
             headers=dict(exc.headers or {}),
+            request=request,
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, _exc: StaleDataError) -> JSONResponse:
+        # Two updates of the same version raced past the If-Match check: the later one loses.
+        return problem_response(
+            status=409,
+            title="Gegevens zijn intussen gewijzigd",
+            detail="Iemand anders wijzigde dit tegelijk met u. Haal de nieuwste versie op en "
+            "probeer het opnieuw.",
+            code="verouderd",
             request=request,
         )
 

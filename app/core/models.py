@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 # Stable constraint names: Alembic can diff, rename and drop them on every database.
@@ -82,3 +84,11 @@ class IdMixin(SQLModel):
 class TimestampMixin(SQLModel):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+@declared_attr.directive
+def VERSIONED(cls: Any) -> dict[str, Any]:  # noqa: N802
+    """``__mapper_args__`` that make the ``version`` column SQLAlchemy's version counter: every
+    UPDATE says ``WHERE version = <read>`` and bumps it; a concurrent change raises
+    ``StaleDataError``. Lazy because the column exists only once the table does."""
+    return {"version_id_col": cls.__table__.c.version}

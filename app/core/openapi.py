@@ -79,7 +79,10 @@ def install_openapi(
     servers: list[dict[str, str]],
     contact: dict[str, str],
     tags: list[dict[str, str]],
+    public_operations: frozenset[str] = frozenset(),
 ) -> Callable[[], dict[str, Any]]:
+    """``public_operations``: callable without a login; their bearer security is optional."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
@@ -93,6 +96,12 @@ def install_openapi(
                 tags=tags,
             )
             _postprocess(schema)
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if operation.get("operationId") in public_operations and operation.get(
+                        "security"
+                    ):
+                        operation["security"] = [{}, *operation["security"]]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from app.core.models import IdMixin, TimestampMixin, UTCDateTime, enum_check
+from app.core.models import VERSIONED, IdMixin, TimestampMixin, UTCDateTime, enum_check
 from app.geo.geocoding import GeoPrecision
 
 
@@ -75,6 +75,9 @@ class Location(IdMixin, TimestampMixin, table=True):
         default=None, max_length=2000, description="Toegankelijkheid (rolstoel, lift, ringleiding)"
     )
     transportation: str | None = Field(default=None, max_length=1000)
+    # Optimistic locking: every UPDATE checks and raises it (StaleDataError → 412).
+    version: int = Field(default=1, description="ETag / If-Match")
+    __mapper_args__ = VERSIONED
 
 
 class Address(IdMixin, table=True):

@@ -122,3 +122,4 @@ class LocationPublic(OutputModel):
     phones: list[PhonePublic]
     schedules: list[SchedulePublic]
     updated_at: datetime
+    version: int = Field(description="Versie voor If-Match (ook als ETag-header)")

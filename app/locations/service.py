@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.accounts.policy import can_manage, require_manage
+from app.accounts.principal import principal_of
 from app.contacts.models import Phone
 from app.contacts.schemas import PhonePublic
 from app.core.children import load_owned, replace_given
@@ -83,16 +85,30 @@ def present(*, session: Session, locations: Sequence[Location]) -> list[Location
             phones=[PhonePublic.model_validate(p) for p in phones[loc.id]],
             schedules=[SchedulePublic.model_validate(s) for s in schedules[loc.id]],
             updated_at=loc.updated_at,
+            version=loc.version,
         )
         for loc in locations
     ]
 
 
 def get(*, session: Session, location_id: uuid.UUID) -> Location:
+    """A location the caller may manage; others' locations are "not found" (no IDOR)."""
     location = session.get(Location, location_id)
-    if location is None:
+    if location is None or not can_manage(
+        principal_of(session),
+        municipality_id=location.municipality_id,
+        organization_id=location.organization_id,
+    ):
         raise NotFound(f"Locatie {location_id} bestaat niet.")
     return location
+
+
+def _check_write(session: Session, location: Location) -> None:
+    require_manage(
+        principal_of(session),
+        municipality_id=location.municipality_id,
+        organization_id=location.organization_id,
+    )
 
 
 def _apply(
@@ -201,6 +217,7 @@ def create(
     if location_id is not None:
         location.id = location_id
     _apply(session, location, data, neighbourhood_source)
+    _check_write(session, location)
     enqueue_geocode(session=session, location_id=location.id)
     return location
 
@@ -212,7 +229,9 @@ def update(
     data: LocationUpdate,
     neighbourhood_source: NeighbourhoodSource = NeighbourhoodSource.manual,
 ) -> Location:
+    _check_write(session, location)
     _apply(session, location, data, neighbourhood_source)
+    _check_write(session, location)  # also where it moved to
     location.updated_at = utcnow()
     session.flush()
     enqueue_location(session=session, location_id=location.id)
@@ -221,6 +240,7 @@ def update(
 
 
 def delete(*, session: Session, location: Location) -> None:
+    _check_write(session, location)
     in_use = session.exec(
         select(func.count())
         .select_from(ServiceAtLocation)

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from app.core.models import AdmissionStatus, IdMixin, TimestampMixin, enum_check
+from app.core.models import VERSIONED, AdmissionStatus, IdMixin, TimestampMixin, enum_check
 
 
 class OrganizationKind(StrEnum):
@@ -46,6 +46,9 @@ class Organization(IdMixin, TimestampMixin, table=True):
     email: str | None = Field(default=None, max_length=254)
     kind: str = Field(default=OrganizationKind.overig.value, max_length=40)
     admission_status: str = Field(default=AdmissionStatus.concept.value, max_length=20, index=True)
+    # Optimistic locking: every UPDATE checks and raises it (StaleDataError → 412).
+    version: int = Field(default=1, description="ETag / If-Match")
+    __mapper_args__ = VERSIONED
 
 
 class OrganizationIdentifier(IdMixin, table=True):

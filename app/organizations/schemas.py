@@ -108,6 +108,7 @@ class OrganizationDetail(OrganizationSummary):
     contacts: list[ContactPublic]
     services: list[OrganizationServiceItem]
     created_at: datetime
+    version: int = Field(description="Versie voor If-Match (ook als ETag-header)")
 
 
 class OrganizationPage(Page[OrganizationSummary]):

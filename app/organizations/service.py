@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.accounts.models import Role
+from app.accounts.policy import require_manage, require_municipality
+from app.accounts.principal import principal_of
 from app.contacts.models import Contact, Phone
 from app.contacts.schemas import ContactPublic, PhonePublic
 from app.core.children import load_owned, replace_given, replace_owned
-from app.core.errors import Conflict
+from app.core.errors import Conflict, Forbidden
 from app.core.lookup import ensure_slug_free, get_by_slug, unique_slug
 from app.core.models import utcnow
 from app.core.pagination import PageParams
@@ -128,6 +131,7 @@ def detail(
             for s in session.exec(services_q)
         ],
         created_at=org.created_at,
+        version=org.version,
     )
 
 
@@ -183,6 +187,7 @@ def create(*, session: Session, data: OrganizationCreate) -> Organization:
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
+    require_municipality(principal_of(session), municipality.id)
     if data.slug is not None:
         ensure_slug_free(
             session=session,
@@ -212,7 +217,13 @@ def create(*, session: Session, data: OrganizationCreate) -> Organization:
 
 
 def update(*, session: Session, org: Organization, data: OrganizationUpdate) -> Organization:
+    principal = principal_of(session)
+    require_manage(principal, municipality_id=org.municipality_id, organization_id=org.id)
     changes = data.model_dump(exclude_unset=True, exclude={"identifiers", "phones", "contacts"})
+    if principal.role is Role.provider and "admission_status" in changes:
+        raise Forbidden(
+            "De toelatingsstatus wordt door de redactie bepaald; aanbieders kunnen die niet zetten."
+        )
     if "slug" in changes and changes["slug"] != org.slug:
         ensure_slug_free(
             session=session,
@@ -233,6 +244,7 @@ def update(*, session: Session, org: Organization, data: OrganizationUpdate) -> 
 
 
 def delete(*, session: Session, org: Organization) -> None:
+    require_municipality(principal_of(session), org.municipality_id)
     in_use = session.exec(
         select(func.count()).select_from(Service).where(Service.organization_id == org.id)
     ).one()

@@ -9,7 +9,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.models import AdmissionStatus, IdMixin, TimestampMixin, enum_check
+from app.core.models import VERSIONED, AdmissionStatus, IdMixin, TimestampMixin, enum_check
 
 
 class Service(IdMixin, TimestampMixin, table=True):
@@ -44,6 +44,13 @@ class Service(IdMixin, TimestampMixin, table=True):
     languages: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     admission_status: str = Field(default=AdmissionStatus.concept.value, max_length=20, index=True)
     assured_date: date | None = None
+    # Professional-only: returned to professionals, editors and admins, never to the public.
+    professional_phone: str | None = Field(default=None, max_length=40)
+    referral_procedure: str | None = Field(default=None, max_length=5000)
+    internal_remarks: str | None = Field(default=None, max_length=5000)
+    # Optimistic locking: every UPDATE checks and raises it (StaleDataError → 412).
+    version: int = Field(default=1, description="ETag / If-Match")
+    __mapper_args__ = VERSIONED
 
 
 class ServiceTerm(SQLModel, table=True):

@@ -12,6 +12,7 @@ from app.core.pagination import Page
 from app.core.schemas import InputModel, OutputModel, Ref, TermRef, UpdateModel
 from app.core.types import (
     Age,
+    DutchPhone,
     Email,
     LanguageCode,
     LongText,
@@ -107,6 +108,15 @@ class ServiceWrite(InputModel):
     schedules: list[ScheduleIn] | None = Field(default=None, max_length=20)
     sources: list[SourceIn] | None = Field(default=None, max_length=50)
     assured_date: date | None = None
+    professional_phone: DutchPhone | None = Field(
+        default=None, description="Alleen voor professionals: direct nummer voor verwijzers."
+    )
+    referral_procedure: LongText | None = Field(
+        default=None, description="Alleen voor professionals: hoe verwijs je door."
+    )
+    internal_remarks: LongText | None = Field(
+        default=None, description="Alleen redactie en beheer mogen dit schrijven; intern."
+    )
 
     @model_validator(mode="after")
     def _age_range(self) -> ServiceWrite:
@@ -171,6 +181,18 @@ class ServiceDetail(ServiceSummary):
     schedules: list[SchedulePublic]
     sources: list[SourcePublic]
     created_at: datetime
+    version: int = Field(description="Versie voor If-Match (ook als ETag-header)")
+    professional: ServiceProfessional | None = Field(
+        description="Alleen voor professionals, redactie en beheer; anders null."
+    )
+
+
+class ServiceProfessional(OutputModel):
+    """Details for professionals (huisarts, loket, sociaal team), never shown to the public."""
+
+    professional_phone: str | None
+    referral_procedure: str | None
+    internal_remarks: str | None
 
 
 class ServicePage(Page[ServiceSummary]):

@@ -10,12 +10,15 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.accounts.models import Role
+from app.accounts.policy import require_manage, sees_professional_fields
+from app.accounts.principal import principal_of
 from app.contacts.models import Contact, Phone
 from app.contacts.schemas import ContactPublic, PhonePublic
 from app.core.children import load_owned, replace_given
-from app.core.errors import FieldError, Unprocessable
+from app.core.errors import FieldError, Forbidden, Unprocessable
 from app.core.lookup import ensure_slug_free, get_by_slug, unique_slug
-from app.core.models import utcnow
+from app.core.models import AdmissionStatus, utcnow
 from app.core.pagination import PageParams
 from app.core.schemas import Ref, TermRef
 from app.core.visibility import service_is_public
@@ -42,6 +45,7 @@ from app.services.schemas import (
     ServiceCreate,
     ServiceDetail,
     ServicePage,
+    ServiceProfessional,
     ServiceSummary,
     ServiceUpdate,
     SourceIn,
@@ -184,6 +188,14 @@ def detail(*, session: Session, service: Service) -> ServiceDetail:
         schedules=[SchedulePublic.model_validate(s) for s in schedules[service.id]],
         sources=[SourcePublic(url=s.url, date=s.source_date) for s in sources[service.id]],
         created_at=service.created_at,
+        version=service.version,
+        professional=ServiceProfessional(
+            professional_phone=service.professional_phone,
+            referral_procedure=service.referral_procedure,
+            internal_remarks=service.internal_remarks,
+        )
+        if sees_professional_fields(principal_of(session))
+        else None,
     )
 
 
@@ -363,6 +375,9 @@ _SCALARS = (
     "application_process",
     "fees_description",
     "assured_date",
+    "professional_phone",
+    "referral_procedure",
+    "internal_remarks",
 )
 
 
@@ -383,11 +398,55 @@ def _write_related(session: Session, service: Service, data: ServiceCreate | Ser
     session.flush()
 
 
+def _check_write(
+    session: Session,
+    service: Service | None,
+    org_id: uuid.UUID,
+    data: ServiceCreate | ServiceUpdate,
+) -> None:
+    """Who may write this service: managers of its organisation (providers) or of its
+    municipality (redactie, beheer); only redactie and beheer set the admission status or
+    internal remarks."""
+    principal = principal_of(session)
+    municipality_id = service.municipality_id if service else None
+    if service is not None:
+        require_manage(
+            principal,
+            municipality_id=service.municipality_id,
+            organization_id=service.organization_id,
+        )
+    require_manage(
+        principal,
+        municipality_id=municipality_id or _municipality_of_org(session, org_id),
+        organization_id=org_id,
+    )
+    if principal.role is Role.provider:
+        fields = data.model_fields_set
+        if "internal_remarks" in fields:
+            raise Forbidden("Interne opmerkingen zijn alleen voor de redactie.")
+        wanted = data.admission_status
+        if (
+            "admission_status" in fields
+            and wanted is not None
+            and wanted is not AdmissionStatus.concept
+        ):
+            raise Forbidden(
+                "De toelatingsstatus wordt door de redactie bepaald; aanbieders kunnen die niet zetten."
+            )
+
+
+def _municipality_of_org(session: Session, org_id: uuid.UUID) -> uuid.UUID:
+    org = session.get(Organization, org_id)
+    assert org is not None
+    return org.municipality_id
+
+
 def create(*, session: Session, data: ServiceCreate) -> Service:
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
     org = _resolve_organization(session, municipality.id, data.organization)
+    _check_write(session, None, org.id, data)
     if data.slug is not None:
         ensure_slug_free(
             session=session,
@@ -420,6 +479,12 @@ def create(*, session: Session, data: ServiceCreate) -> Service:
 
 
 def update(*, session: Session, service: Service, data: ServiceUpdate) -> Service:
+    new_org = (
+        _resolve_organization(session, service.municipality_id, data.organization).id
+        if data.organization is not None
+        else service.organization_id
+    )
+    _check_write(session, service, new_org, data)
     changes = data.model_dump(
         exclude_unset=True,
         include={*_SCALARS, "slug", "name", "admission_status", "languages"},
@@ -462,6 +527,11 @@ def update(*, session: Session, service: Service, data: ServiceUpdate) -> Servic
 
 
 def delete(*, session: Session, service: Service) -> None:
+    require_manage(
+        principal_of(session),
+        municipality_id=service.municipality_id,
+        organization_id=service.organization_id,
+    )
     enqueue(session=session, service_ids=[service.id])
     session.delete(service)
     session.flush()

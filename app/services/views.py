@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
+from app.core.concurrency import check_if_match, set_etag
 from app.core.db import SessionDep
 from app.core.openapi import problem_responses
 from app.core.pagination import PageDep
 from app.core.params import MunicipalityQuery, SlugPath
-from app.core.security import AdminDep
 from app.services import service
 from app.services.schemas import ServiceCreate, ServiceDetail, ServicePage, ServiceUpdate
 
@@ -35,13 +35,14 @@ def list_services(
     responses=problem_responses(400, 404, 409),
 )
 def get_service(
-    session: SessionDep, slug: SlugPath, municipality: MunicipalityQuery = None
+    session: SessionDep, slug: SlugPath, response: Response, municipality: MunicipalityQuery = None
 ) -> ServiceDetail:
     """Alles over één voorziening: organisatie, locaties met adres en tijden, thema's,
     doelgroepen, toegang, kosten, leeftijden, voorwaarden, werkgebied, bronnen en de
     datum van de laatste controle.
     """
     found = service.get_public(session=session, slug=slug, municipality=municipality)
+    set_etag(response, found.version)
     return service.detail(session=session, service=found)
 
 
@@ -50,8 +51,7 @@ def get_service(
     operation_id="createService",
     summary="Voorziening toevoegen (beheer)",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[AdminDep],
-    responses=problem_responses(400, 401, 409, 422),
+    responses=problem_responses(400, 401, 403, 409, 422),
 )
 def create_service(session: SessionDep, data: ServiceCreate, response: Response) -> ServiceDetail:
     """Voegt een voorziening toe. Thema's, doelgroepen, toegang en kosten zijn slugs uit
@@ -60,6 +60,7 @@ def create_service(session: SessionDep, data: ServiceCreate, response: Response)
     """
     created = service.create(session=session, data=data)
     response.headers["Location"] = f"services/{created.slug}"
+    set_etag(response, created.version)
     return service.detail(session=session, service=created)
 
 
@@ -67,17 +68,25 @@ def create_service(session: SessionDep, data: ServiceCreate, response: Response)
     "/{slug}",
     operation_id="updateService",
     summary="Voorziening wijzigen (beheer); alleen meegestuurde velden veranderen",
-    dependencies=[AdminDep],
-    responses=problem_responses(400, 401, 404, 409, 422),
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 422, 428),
 )
 def update_service(
-    session: SessionDep, slug: SlugPath, data: ServiceUpdate, municipality: MunicipalityQuery = None
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    slug: SlugPath,
+    data: ServiceUpdate,
+    municipality: MunicipalityQuery = None,
 ) -> ServiceDetail:
     """Gedeeltelijke wijziging: alleen meegestuurde velden veranderen. Lijsten (thema's,
-    locaties, bronnen, ...) worden in hun geheel vervangen.
+    locaties, bronnen, ...) worden in hun geheel vervangen. Stuur `If-Match` met de ETag
+    van de versie die u wijzigt (412 als die verouderd is, 428 zonder).
     """
     found = service.get_any(session=session, slug=slug, municipality=municipality)
+    check_if_match(request, found.version)
     updated = service.update(session=session, service=found, data=data)
+    session.flush()
+    set_etag(response, updated.version)
     return service.detail(session=session, service=updated)
 
 
@@ -86,12 +95,13 @@ def update_service(
     operation_id="deleteService",
     summary="Voorziening verwijderen (beheer)",
     status_code=status.HTTP_204_NO_CONTENT,
-    dependencies=[AdminDep],
-    responses=problem_responses(400, 401, 404, 409),
+    responses=problem_responses(400, 401, 403, 404, 409, 412, 428),
 )
 def delete_service(
-    session: SessionDep, slug: SlugPath, municipality: MunicipalityQuery = None
+    session: SessionDep, request: Request, slug: SlugPath, municipality: MunicipalityQuery = None
 ) -> None:
-    """Verwijdert een voorziening met haar koppelingen. Locaties blijven bestaan."""
+    """Verwijdert een voorziening met haar koppelingen. Locaties blijven bestaan. Stuur
+    `If-Match` met de ETag."""
     found = service.get_any(session=session, slug=slug, municipality=municipality)
+    check_if_match(request, found.version)
     service.delete(session=session, service=found)
