@@ -30,7 +30,7 @@ migrate: install ## Migrate the database (DATABASE_URL) and load the taxonomy
 
 demo: migrate ## Import the Uithoorn demo data (idempotent, geocoded offline) and build the search index
 	$(BIN)/sociale-kaart geo import-postcodes app/geo/data/pc4-uithoorn.csv
-	$(BIN)/sociale-kaart import uithoorn importers/data/uithoorn.json
+	$(BIN)/sociale-kaart import uithoorn importers/data/uithoorn.json --admit
 	$(BIN)/sociale-kaart search reindex
 
 run: demo ## Install, migrate, load the demo data and serve http://127.0.0.1:8000

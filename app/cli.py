@@ -37,6 +37,8 @@ geo_cli = typer.Typer(help="Postcodes en coördinaten.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 cli.add_typer(search_cli, name="search")
 cli.add_typer(geo_cli, name="geo")
+users_cli = typer.Typer(help="Accounts (de eerste beheerder aanmaken).", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
 
 console = Console()
 
@@ -133,8 +135,17 @@ def import_uithoorn(
     municipality_config: Annotated[
         Path | None, typer.Option(help="YAML van de gemeente (standaard: meegeleverd Uithoorn)")
     ] = None,
+    admit: Annotated[
+        bool,
+        typer.Option(
+            "--admit",
+            help="Ook records die niet aan alle criteria voldoen toelaten (overruled met reden "
+            "'trusted import'); zonder: die gaan naar de beoordelingswachtrij",
+        ),
+    ] = False,
 ) -> None:
-    """Importeer voorzieningen in het Uithoorn-formaat (idempotent).
+    """Importeer voorzieningen in het Uithoorn-formaat (idempotent). Elke nieuwe of
+    gewijzigde organisatie wordt getoetst aan de toelatingscriteria (zie de samenvatting).
 
     Exitcode 0: alles gelukt; 2: een of meer records overgeslagen (zie de lijst).
     """
@@ -148,6 +159,7 @@ def import_uithoorn(
             municipality_config=municipality_config,
             progress=lambda n: progress.advance(task, n),
             geocoder=build_geocoder(get_settings()),
+            admit=admit,
         )
         report = importer.run(records)
         session.commit()
@@ -316,6 +328,181 @@ def geo_geocode(
             f"[yellow]{report.retry_later} locatie(s): geocoder niet bereikbaar, offline plek "
             "gebruikt; probeer het later opnieuw.[/yellow]"
         )
+
+
+@users_cli.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="E-mailadres (inlognaam)")],
+    name: Annotated[str, typer.Option(help="Naam")],
+    role: Annotated[str, typer.Option(help="admin, editor, provider of professional")] = "admin",
+    municipality: Annotated[
+        list[str] | None,
+        typer.Option(help="Gemeente (slug); vaker op te geven (standaard uithoorn)"),
+    ] = None,
+    organization: Annotated[
+        list[str] | None, typer.Option(help="Organisatie (slug), voor rol provider")
+    ] = None,
+) -> None:
+    """Maak een account met een wachtwoord (gevraagd, niet zichtbaar). Voor de eerste
+    beheerder; daarna nodigt die anderen uit via de API (POST /api/v1/invitations)."""
+    from sqlmodel import col, select
+
+    from app.accounts.models import Role
+    from app.accounts.service import create_user
+    from app.core.errors import ProblemError
+    from app.municipalities.models import Municipality
+    from app.organizations.models import Organization
+
+    municipality = municipality or ["uithoorn"]
+    try:
+        chosen = Role(role)
+    except ValueError:
+        console.print(
+            f"[red]Onbekende rol {role!r}: kies uit {', '.join(r.value for r in Role)}.[/red]"
+        )
+        raise typer.Exit(code=2) from None
+    password = typer.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    with _session() as session:
+        municipality_ids = list(
+            session.exec(select(Municipality.id).where(col(Municipality.slug).in_(municipality)))
+        )
+        organization_ids = list(
+            session.exec(
+                select(Organization.id).where(col(Organization.slug).in_(organization or []))
+            )
+        )
+        if len(municipality_ids) != len(set(municipality)) or len(organization_ids) != len(
+            set(organization or [])
+        ):
+            console.print("[red]Onbekende gemeente of organisatie.[/red]")
+            raise typer.Exit(code=2)
+        try:
+            user = create_user(
+                session=session,
+                email=email,
+                display_name=name,
+                role=chosen,
+                municipality_ids=municipality_ids,
+                organization_ids=organization_ids,
+                password=password,
+            )
+        except ProblemError as exc:
+            details = "; ".join(e.message for e in exc.errors) or exc.detail
+            console.print(f"[red]{exc.detail} {details}[/red]")
+            raise typer.Exit(code=2) from None
+        session.commit()
+        console.print(f"Account {user.email} ({chosen.value}) aangemaakt.")
+
+
+# --- freshness (app/freshness; docs/operations.md "Actualiteit (freshness)") ---------------
+
+freshness_cli = typer.Typer(
+    help="Actualiteit: voorzieningen die lang niet gecontroleerd zijn.", no_args_is_help=True
+)
+cli.add_typer(freshness_cli, name="freshness")
+
+
+@freshness_cli.command("run")
+def freshness_run(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Alleen tellen: niets opslaan, geen e-mail")
+    ] = False,
+) -> None:
+    """Markeer verouderde voorzieningen (verificatie-nodig, daarna verlopen) en zet
+    herinneringen voor de aanbieders klaar. De server doet dit ook zelf, elk uur."""
+    from app.core.models import utcnow
+    from app.freshness.service import run
+    from app.notifications.service import NotificationSender
+
+    settings = get_settings()
+    engine = build_engine(settings.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        report = run(session=session, settings=settings, now=utcnow())
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if report.skipped:
+        console.print("[yellow]Een andere run is bezig (een server); niets gedaan.[/yellow]")
+        return
+    console.print(f"Actualiteit{' (proefrun: niets opgeslagen)' if dry_run else ''}:")
+    for label, count in (
+        ("te lang niet gecontroleerd", report.overdue),
+        ("naar verificatie-nodig", report.verification_needed),
+        ("naar verlopen", report.expired),
+        ("herinnering(en) klaargezet", report.reminders),
+        ("voorziening(en) herinnerd", report.reminded),
+    ):
+        console.print(f"  {label + ':':<28}{count:>6}")
+    if report.without_recipient:
+        console.print(
+            f"[yellow]{report.without_recipient} voorziening(en) zonder aanbieder-account of "
+            "e-mailadres van de organisatie: niemand kreeg een herinnering.[/yellow]"
+        )
+    if dry_run:
+        return
+    _drain_quietly()
+    if report.reminders:
+        sender = NotificationSender(
+            settings=settings, sessions=lambda: Session(engine, expire_on_commit=False)
+        )
+        mail = sender.send_pending()
+        if mail.disabled:
+            console.print("E-mail staat uit (SMTP_ENABLED): de herinneringen wachten in de outbox.")
+        else:
+            console.print(f"E-mail: {mail.sent} verstuurd, {mail.failed} later opnieuw.")
+
+
+# --- end freshness ------------------------------------------------------------------------------
+
+
+# --- admission (toelatingscriteria) -------------------------------------------------------------
+
+admission_cli = typer.Typer(
+    help="Toelatingscriteria per gemeente (versies, stroomschema).", no_args_is_help=True
+)
+cli.add_typer(admission_cli, name="admission")
+
+
+@admission_cli.command("load-criteria")
+def admission_load_criteria(
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="YAML met criteria (standaard: meegeleverd bestand van de gemeente)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    municipality: Annotated[
+        str | None,
+        typer.Option(help="Gemeente (slug); standaard die uit het bestand, of uithoorn"),
+    ] = None,
+) -> None:
+    """Laad toelatingscriteria als nieuwe actieve versie; gelijk aan de actieve: niets nieuws."""
+    from app.admission.criteria import CriteriaError, load_criteria_file
+    from app.core.errors import ProblemError
+
+    with _session() as session:
+        try:
+            result = load_criteria_file(session=session, path=path, municipality_slug=municipality)
+        except CriteriaError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=1) from None
+        except ProblemError as exc:
+            console.print(f"[red]{exc.detail}[/red]")
+            for error in exc.errors:
+                console.print(f"  - {error.field}: {error.message}")
+            raise typer.Exit(code=1) from None
+        session.commit()
+        version = result.version
+    state = "nieuw en actief" if result.created else "ongewijzigd, al actief"
+    console.print(
+        f"Toelatingscriteria: versie {version.version} ({state}), {len(version.criteria)} criteria."
+    )
+
+
+# --- end admission -------------------------------------------------------------------------------
 
 
 @cli.command("serve")

@@ -21,6 +21,8 @@ from app.accounts.deps import AuthorizeDep
 from app.accounts.onboarding import router as onboarding_router
 from app.accounts.policy import ANONYMOUS, POLICY
 from app.accounts.views import router as accounts_router
+from app.admission.submission_views import router as submissions_router
+from app.admission.views import router as admission_router  # toelatingscriteria
 from app.audit.service import install_audit
 from app.audit.views import router as audit_router
 from app.core.config import Environment, Settings, get_settings
@@ -28,6 +30,9 @@ from app.core.db import build_engine
 from app.core.errors import install_error_handlers
 from app.core.middleware import BodySizeLimit, Cors, SecurityHeaders
 from app.core.openapi import API_VERSION, install_openapi
+from app.feedback.views import router as feedback_router
+from app.freshness.service import build_worker as build_freshness_worker
+from app.freshness.views import router as freshness_router
 from app.geo.jobs import GeoWorker
 from app.geo.service import build_geocoder
 from app.health.views import router as health_router
@@ -61,6 +66,11 @@ TAGS = [
     {"name": "Gebieden", "description": "Gemeenten, kernen en wijken."},
     {"name": "Accounts", "description": "Inloggen, uitnodigingen, accounts en API-sleutels."},
     {"name": "Audit", "description": "Wie wijzigde wat en wanneer (redactie, beheer)."},
+    {"name": "Meldingen", "description": "Klopt er iets niet? Meldingen van inwoners (redactie)."},
+    {
+        "name": "Toelating",
+        "description": "Toelatingscriteria, stroomschema, aanmelden, toetsen en beoordelen.",
+    },
 ]
 
 
@@ -162,6 +172,7 @@ def create_api_v1(
     ]
     for router in (
         accounts_router,
+        submissions_router,
         onboarding_router,
         search_router,
         services_router,
@@ -170,6 +181,9 @@ def create_api_v1(
         taxonomy_router,
         municipalities_router,
         audit_router,
+        freshness_router,
+        feedback_router,
+        admission_router,
     ):
         api.include_router(router)
     install_error_handlers(api)
@@ -205,6 +219,10 @@ def create_app(
     search = search or SearchEngine(settings=settings, engine=engine)
     geo = build_geo_worker(settings, engine, search)
     mail = build_mail_sender(settings, engine)
+    # Freshness (app/freshness): a periodic run; its commits send the search and mail outboxes.
+    freshness = build_freshness_worker(
+        settings, engine, [lambda session: sync_search(session, search), mail.after_commit]
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -212,9 +230,11 @@ def create_app(
             search.start()  # retries what the outbox still holds
             geo.start()
             mail.start()
+            freshness.start()
         try:
             yield
         finally:
+            freshness.stop()
             mail.stop()
             geo.stop()
             search.stop()
@@ -227,6 +247,7 @@ def create_app(
     app.state.search = search
     app.state.geo = geo
     app.state.mail = mail
+    app.state.freshness = freshness
     app.include_router(health_router)
     install_error_handlers(app)
 

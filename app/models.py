@@ -10,8 +10,11 @@ from app.accounts.models import (
     UserAccount,
     UserMunicipality,
 )
+from app.admission.models import CriteriaVersion
+from app.admission.submission_models import AdmissionRecord, Submission
 from app.audit.models import AuditEvent
 from app.contacts.models import Contact, Phone
+from app.feedback.models import ServiceFeedback
 from app.geo.models import GeocodeCache, GeocodeJob, PostcodeCentroid
 from app.indexing.models import SearchOutbox
 from app.locations.models import Address, Location
@@ -25,9 +28,11 @@ from app.taxonomy.models import Taxonomy, TaxonomyTerm
 
 __all__ = [
     "Address",
+    "AdmissionRecord",
     "ApiKey",
     "AuditEvent",
     "Contact",
+    "CriteriaVersion",
     "GeocodeCache",
     "GeocodeJob",
     "Invitation",
@@ -49,8 +54,10 @@ __all__ = [
     "Service",
     "ServiceArea",
     "ServiceAtLocation",
+    "ServiceFeedback",
     "ServiceSource",
     "ServiceTerm",
+    "Submission",
     "Taxonomy",
     "TaxonomyTerm",
     "UserAccount",

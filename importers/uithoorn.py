@@ -141,9 +141,12 @@ class UithoornImporter:
         municipality_config: Path | None = None,
         progress: Callable[[int], None] | None = None,
         geocoder: Geocoder | None = None,
+        admit: bool = False,
     ) -> None:
         self.session = session
         self.geocoder = geocoder
+        self.admit = admit
+        self._touched: dict[str, str] = {}  # organisation slug -> "nieuw" or "bijgewerkt"
         config = read_municipality_file(
             municipality_config or shipped_municipality_path("uithoorn")
         )
@@ -205,7 +208,21 @@ class UithoornImporter:
                     self._service(org.id, sid, service_raw)
                 self._progress(1)
         self._geocode()
+        self._admission()
         return self.report
+
+    def _admission(self) -> None:
+        """Every new or changed organisation goes through admission (app/admission)."""
+        from app.admission.importing import admit_imported
+
+        summary = admit_imported(
+            session=self.session,
+            municipality_id=self.municipality.id,
+            organizations=self._touched,
+            admit=self.admit,
+        )
+        for (kind, outcome), n in summary.items():
+            self.report.counts[(kind, outcome)] += n
 
     def _geocode(self) -> None:
         """Run the geocoding chain for every location of this import (offline unless a
@@ -246,12 +263,12 @@ class UithoornImporter:
         create: Callable[[], object],
         update: Callable[[Any], object],
         present: Callable[[Any], BaseModel],
-    ) -> None:
-        """Create, or update only when the public representation would change."""
+    ) -> str:
+        """Create, or update only when the public representation would change; the outcome."""
         if existing is None:
             create()
             self.report.count(kind, "nieuw")
-            return
+            return "nieuw"
         before = _without_timestamps(present(existing).model_dump(mode="json"))
         savepoint = self.session.begin_nested()
         update(existing)
@@ -259,9 +276,10 @@ class UithoornImporter:
         if before == after:
             savepoint.rollback()
             self.report.count(kind, "ongewijzigd")
-        else:
-            savepoint.commit()
-            self.report.count(kind, "bijgewerkt")
+            return "ongewijzigd"
+        savepoint.commit()
+        self.report.count(kind, "bijgewerkt")
+        return "bijgewerkt"
 
     # --- organizations -----------------------------------------------------------------
 
@@ -277,13 +295,18 @@ class UithoornImporter:
             "email": raw.email,
             "kind": kind,
             "phones": [{"number": raw.telefoon}] if raw.telefoon else [],
-            "admission_status": "toegelaten",
         }
+        # The admission status is admission's to set (new: ingediend until evaluated).
         update = OrganizationUpdate.model_validate(payload)
         create = OrganizationCreate.model_validate(
-            {**payload, "municipality": self.municipality.slug, "slug": raw.id}
+            {
+                **payload,
+                "municipality": self.municipality.slug,
+                "slug": raw.id,
+                "admission_status": "ingediend",
+            }
         )
-        self._upsert(
+        outcome = self._upsert(
             kind="organisatie",
             existing=self.session.exec(
                 select(Organization).where(
@@ -299,6 +322,8 @@ class UithoornImporter:
                 session=self.session, org=org, public_services_only=False
             ),
         )
+        if outcome != "ongewijzigd":
+            self._touched.setdefault(raw.id, outcome)
 
     # --- services ----------------------------------------------------------------------
 
@@ -323,13 +348,17 @@ class UithoornImporter:
                 "service_area": {"extent_type": "municipality"},
                 "languages": ["nl"],
                 "assured_date": _newest_date(b.datum for b in raw.bronnen),
-                "admission_status": "toegelaten",
             }
             update = ServiceUpdate.model_validate(payload)
             create = ServiceCreate.model_validate(
-                {**payload, "municipality": self.municipality.slug, "slug": raw.id}
+                {
+                    **payload,
+                    "municipality": self.municipality.slug,
+                    "slug": raw.id,
+                    "admission_status": "ingediend",
+                }
             )
-            self._upsert(
+            outcome = self._upsert(
                 kind="voorziening",
                 existing=self.session.exec(
                     select(Service).where(
@@ -342,6 +371,8 @@ class UithoornImporter:
                 ),
                 present=lambda svc: services_service.detail(session=self.session, service=svc),
             )
+            if outcome != "ongewijzigd":
+                self._touched.setdefault(org_slug, "bijgewerkt")
 
         self._savepoint(record_id, work)
 

@@ -108,7 +108,9 @@ def _seed(engine: Engine, *, demo: bool) -> None:
         )
         if demo:
             import_postcodes(session=session, path=DEMO_POSTCODES)
-            report = UithoornImporter(session=session).run(UithoornImporter.read(DEMO_FILE))
+            report = UithoornImporter(session=session, admit=True).run(
+                UithoornImporter.read(DEMO_FILE)
+            )
             assert report.failed == 0, report.problems
         session.commit()
 
@@ -266,6 +268,6 @@ def run_cli(
     runner = CliRunner()
     try:
         assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
-        yield lambda *args: runner.invoke(cli, [str(a) for a in args])
+        yield lambda *args, input=None: runner.invoke(cli, [str(a) for a in args], input=input)
     finally:
         get_settings.cache_clear()

@@ -404,3 +404,25 @@ def test_users_are_listed_and_blocked_by_an_admin(
         data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
     )
     assert refresh.status_code == 401
+
+
+def test_cli_creates_the_first_admin(run_cli: Any) -> None:
+    from app.municipalities.service import shipped_municipality_path
+
+    assert run_cli("municipality", "load", shipped_municipality_path("uithoorn")).exit_code == 0
+    weak = run_cli("users", "create", "beheer@example.nl", "--name", "Beheer", input="kort\nkort\n")
+    assert weak.exit_code == 2
+    made = run_cli(
+        "users",
+        "create",
+        "beheer@example.nl",
+        "--name",
+        "Beheer",
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert made.exit_code == 0, made.output
+    assert "beheer@example.nl (admin)" in made.output
+    again = run_cli(
+        "users", "create", "Beheer@example.nl", "--name", "X", input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert again.exit_code == 2  # the address is taken

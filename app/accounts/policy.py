@@ -102,6 +102,30 @@ POLICY: dict[str, Rule] = {
     "listApiKeys": _rule(frozenset({Role.admin}), Reach.municipality, "API-sleutels bekijken"),
     "revokeApiKey": _rule(frozenset({Role.admin}), Reach.municipality, "API-sleutel intrekken"),
     "listAuditEvents": _rule(STAFF, Reach.municipality, "audit-trail lezen"),
+    # admission (toelatingscriteria)
+    "listCriteria": _rule(EVERYONE, Reach.everything, "toelatingscriteria van de actieve versie"),
+    "getFlowchart": _rule(EVERYONE, Reach.everything, "stroomschema (Mermaid) uit de criteria"),
+    "listCriteriaVersions": _rule(STAFF, Reach.municipality, "versies van de criteria"),
+    "createCriteriaVersion": _rule(STAFF, Reach.municipality, "criteria wijzigen (nieuwe versie)"),
+    "getAdmissionReport": _rule(
+        MANAGERS, Reach.organization, "toetsing van een organisatie en haar aanbod"
+    ),
+    "confirmService": _rule(MANAGERS, Reach.organization, "gegevens kloppen nog (actueel, T10)"),
+    "createSubmission": _rule(
+        MANAGERS, Reach.organization, "aanmelden: nieuwe organisatie of wijziging"
+    ),
+    "getSubmission": _rule(MANAGERS, Reach.organization, "aanmelding met toetsingsrapport"),
+    "updateSubmission": _rule(
+        MANAGERS, Reach.organization, "aanmelding aanvullen en opnieuw indienen"
+    ),
+    "listReviews": _rule(STAFF, Reach.municipality, "beoordelingswachtrij"),
+    "decideSubmission": _rule(
+        STAFF, Reach.municipality, "besluit: toegelaten, aanvullen of afgewezen"
+    ),
+    # resident feedback
+    "createFeedback": _rule(EVERYONE, Reach.everything, "klopt er iets niet? (inwoners, anoniem)"),
+    "listFeedback": _rule(STAFF, Reach.municipality, "meldingen van inwoners"),
+    "updateFeedback": _rule(STAFF, Reach.municipality, "melding afhandelen"),
 }
 
 

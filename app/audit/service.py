@@ -51,8 +51,9 @@ NOT_AUDITED: frozenset[str] = frozenset(
         "postcode_centroid",
     }
 )
-# Their values never enter the trail: a change shows as "***".
-SECRET_COLUMNS: frozenset[str] = frozenset({"password_hash", "token_hash", "key_hash"})
+# Their values never enter the trail: a change shows as "***". ``message``: residents' free
+# text (service_feedback) may hold personal data; the append-only trail must not keep it.
+SECRET_COLUMNS: frozenset[str] = frozenset({"password_hash", "token_hash", "key_hash", "message"})
 MASK = "***"
 # A change of only these is bookkeeping, not an event (``last_used_at`` changes on every
 # request with an API key, ``last_login_at`` on every login).

@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     # Where the web application runs: the links in invitation and password-reset mails.
     public_base_url: str = "http://127.0.0.1:8000"
     # --- end e-mail ---
+    # --- freshness (app/freshness; docs/operations.md "Actualiteit (freshness)") ---
+    # Older than this (days since assured_date, else created_at): verificatie-nodig + reminder.
+    freshness_max_age_days: int = Field(default=365, gt=0)
+    # Then this long (and at least this long after the reminder): verlopen (hidden).
+    freshness_grace_days: int = Field(default=60, ge=0)
+    # How often the server runs it (0: never; use `sociale-kaart freshness run`).
+    freshness_interval_s: float = Field(default=3600.0, ge=0)
+    # --- end freshness ---
+    # --- resident feedback (app/feedback; docs/operations.md "Meldingen van inwoners") ---
+    # Per voorziening per hour (counted in the database).
+    feedback_max_per_hour: int = Field(default=10, gt=0)
+    # Per client address per hour and per server process (in memory only, salted hash).
+    feedback_max_per_client_per_hour: int = Field(default=20, gt=0)
+    # --- end resident feedback ---
 
     @field_validator("cors_write_origins", mode="before")
     @classmethod

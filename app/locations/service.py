@@ -208,8 +208,10 @@ def create(
     data: LocationCreate,
     location_id: uuid.UUID | None = None,
     neighbourhood_source: NeighbourhoodSource = NeighbourhoodSource.manual,
+    authorized: bool = False,
 ) -> Location:
-    """Create a location; it is geocoded after the commit (``app/geo/jobs.py``)."""
+    """Create a location; it is geocoded after the commit (``app/geo/jobs.py``).
+    ``authorized``: the caller (the submission flow) has already checked the principal."""
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
@@ -217,7 +219,8 @@ def create(
     if location_id is not None:
         location.id = location_id
     _apply(session, location, data, neighbourhood_source)
-    _check_write(session, location)
+    if not authorized:
+        _check_write(session, location)
     enqueue_geocode(session=session, location_id=location.id)
     return location
 

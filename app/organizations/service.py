@@ -183,11 +183,13 @@ def _write_children(
 _SCALARS = ("alternate_name", "description", "website", "email")
 
 
-def create(*, session: Session, data: OrganizationCreate) -> Organization:
+def create(*, session: Session, data: OrganizationCreate, authorized: bool = False) -> Organization:
+    """``authorized``: the caller (the submission flow) has already checked the principal."""
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
-    require_municipality(principal_of(session), municipality.id)
+    if not authorized:
+        require_municipality(principal_of(session), municipality.id)
     if data.slug is not None:
         ensure_slug_free(
             session=session,
@@ -216,11 +218,15 @@ def create(*, session: Session, data: OrganizationCreate) -> Organization:
     return org
 
 
-def update(*, session: Session, org: Organization, data: OrganizationUpdate) -> Organization:
+def update(
+    *, session: Session, org: Organization, data: OrganizationUpdate, authorized: bool = False
+) -> Organization:
+    """``authorized``: the caller (the submission flow) has already checked the principal."""
     principal = principal_of(session)
-    require_manage(principal, municipality_id=org.municipality_id, organization_id=org.id)
+    if not authorized:
+        require_manage(principal, municipality_id=org.municipality_id, organization_id=org.id)
     changes = data.model_dump(exclude_unset=True, exclude={"identifiers", "phones", "contacts"})
-    if principal.role is Role.provider and "admission_status" in changes:
+    if not authorized and principal.role is Role.provider and "admission_status" in changes:
         raise Forbidden(
             "De toelatingsstatus wordt door de redactie bepaald; aanbieders kunnen die niet zetten."
         )

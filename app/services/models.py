@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.core.models import VERSIONED, AdmissionStatus, IdMixin, TimestampMixin, enum_check
+from app.core.models import (
+    VERSIONED,
+    AdmissionStatus,
+    IdMixin,
+    TimestampMixin,
+    UTCDateTime,
+    enum_check,
+)
 
 
 class Service(IdMixin, TimestampMixin, table=True):
@@ -48,6 +55,8 @@ class Service(IdMixin, TimestampMixin, table=True):
     professional_phone: str | None = Field(default=None, max_length=40)
     referral_procedure: str | None = Field(default=None, max_length=5000)
     internal_remarks: str | None = Field(default=None, max_length=5000)
+    # Freshness (T10): when the provider was last reminded to confirm the data.
+    verification_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Optimistic locking: every UPDATE checks and raises it (StaleDataError → 412).
     version: int = Field(default=1, description="ETag / If-Match")
     __mapper_args__ = VERSIONED
