@@ -173,7 +173,8 @@ def test_a_provider_manages_only_its_own_organisation(
         assert response.status_code in (403, 404), (response.request.url, response.text)
     assert client.get(f"{API}/services/{b_service}").json()["name"] == "Koffie b"
 
-    allowed = [
+    # listings change through submissions only (app/admission), even the provider's own
+    own = [
         client.patch(
             f"{API}/services/{a['service']['slug']}", json={"name": "Koffie A+"}, headers=provider
         ),
@@ -185,6 +186,10 @@ def test_a_provider_manages_only_its_own_organisation(
             json={"municipality": "uithoorn", "organization": a["org"]["slug"], "name": "Thee"},
             headers=provider,
         ),
+    ]
+    for response in own:
+        assert response.status_code == 403, (response.request.url, response.text)
+    allowed = [
         client.get(f"{API}/locations/{a['location']['id']}", headers=provider),
         client.patch(
             f"{API}/locations/{a['location']['id']}", json={"name": "Huis A+"}, headers=provider

@@ -33,6 +33,8 @@ class Reach(StrEnum):
 ANONYMOUS = "anonymous"
 EVERYONE = frozenset({ANONYMOUS, *Role})
 STAFF = frozenset({Role.editor, Role.admin})
+# Providers change their listings through submissions (aanmeldingen), never directly; they
+# manage their own organisations' locations and submissions.
 MANAGERS = frozenset({Role.provider, Role.editor, Role.admin})  # providers: own organisations
 SIGNED_IN = frozenset(Role)
 
@@ -72,11 +74,11 @@ POLICY: dict[str, Rule] = {
     "listMunicipalities": _rule(EVERYONE, Reach.everything, "gemeenten"),
     "listNeighbourhoods": _rule(EVERYONE, Reach.everything, "wijken"),
     # listings
-    "createService": _rule(MANAGERS, Reach.organization, "voorziening toevoegen"),
-    "updateService": _rule(MANAGERS, Reach.organization, "voorziening wijzigen"),
-    "deleteService": _rule(MANAGERS, Reach.organization, "voorziening verwijderen"),
+    "createService": _rule(STAFF, Reach.municipality, "voorziening toevoegen"),
+    "updateService": _rule(STAFF, Reach.municipality, "voorziening wijzigen"),
+    "deleteService": _rule(STAFF, Reach.municipality, "voorziening verwijderen"),
     "createOrganization": _rule(STAFF, Reach.municipality, "organisatie toevoegen"),
-    "updateOrganization": _rule(MANAGERS, Reach.organization, "organisatie wijzigen"),
+    "updateOrganization": _rule(STAFF, Reach.municipality, "organisatie wijzigen"),
     "deleteOrganization": _rule(STAFF, Reach.municipality, "organisatie verwijderen"),
     "createLocation": _rule(MANAGERS, Reach.organization, "locatie toevoegen"),
     "getLocation": _rule(MANAGERS, Reach.organization, "locatie bekijken (ook niet-openbaar)"),
