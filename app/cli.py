@@ -56,6 +56,33 @@ def build_geocoder(settings: Settings) -> Geocoder | None:
     return build(settings)
 
 
+def _act_as(session: Session, email: str) -> None:
+    """Record this editor (or admin) as the actor of the session's writes and decisions."""
+    from sqlmodel import select
+
+    from app.accounts.models import Role, UserAccount
+    from app.accounts.principal import Principal, PrincipalKind, bind_principal
+    from app.accounts.service import memberships
+
+    user = session.exec(
+        select(UserAccount).where(UserAccount.email == email.strip().lower())
+    ).first()
+    if user is None or not user.is_active or user.role not in (Role.editor, Role.admin):
+        console.print(f"[red]{email} is geen actieve redacteur of beheerder.[/red]")
+        raise typer.Exit(code=2)
+    municipality_ids, organization_ids = memberships(session, user.id)
+    bind_principal(
+        session,
+        Principal(
+            kind=PrincipalKind.user,
+            id=user.id,
+            role=Role(user.role),
+            municipality_ids=frozenset(municipality_ids),
+            organization_ids=frozenset(organization_ids),
+        ),
+    )
+
+
 def _session() -> Session:
     return Session(build_engine(get_settings().database_url), expire_on_commit=False)
 
@@ -143,6 +170,13 @@ def import_uithoorn(
             "'trusted import'); zonder: die gaan naar de beoordelingswachtrij",
         ),
     ] = False,
+    reviewer: Annotated[
+        str | None,
+        typer.Option(
+            help="E-mailadres van de redacteur die importeert: staat als beoordelaar in de "
+            "toelatingsbesluiten en de audit-trail (standaard: system)"
+        ),
+    ] = None,
 ) -> None:
     """Importeer voorzieningen in het Uithoorn-formaat (idempotent). Elke nieuwe of
     gewijzigde organisatie wordt getoetst aan de toelatingscriteria (zie de samenvatting).
@@ -153,6 +187,8 @@ def import_uithoorn(
 
     records = UithoornImporter.read(path)
     with _session() as session, _progress("Importeren") as progress:
+        if reviewer is not None:
+            _act_as(session, reviewer)
         task = progress.add_task("import", total=UithoornImporter.count_records(records))
         importer = UithoornImporter(
             session=session,

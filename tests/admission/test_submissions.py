@@ -259,3 +259,39 @@ def test_admit_overrides_with_a_reason_and_keeps_the_gaps_visible(
         if "trusted import" in r.overrides.values()
     ]
     assert overridden  # each gap is recorded with its reason
+
+
+def test_cli_import_records_the_importing_editor(run_cli: Any, tmp_path: Any) -> None:
+    from sqlalchemy import create_engine, text
+
+    from app.municipalities.service import shipped_municipality_path
+    from tests.conftest import DEMO_FILE
+
+    assert run_cli("municipality", "load", shipped_municipality_path("uithoorn")).exit_code == 0
+    password = "lang-genoeg-wachtwoord-42"
+    made = run_cli(
+        "users",
+        "create",
+        "redactie@example.nl",
+        "--name",
+        "Redactie",
+        "--role",
+        "editor",
+        input=f"{password}\n{password}\n",
+    )
+    assert made.exit_code == 0, made.output
+    unknown = run_cli("import", "uithoorn", DEMO_FILE, "--reviewer", "niemand@example.nl")
+    assert unknown.exit_code == 2
+    imported = run_cli("import", "uithoorn", DEMO_FILE, "--reviewer", "redactie@example.nl")
+    assert imported.exit_code == 0, imported.output
+    assert "toelating" in imported.output  # the admission summary
+    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.connect() as conn:
+        editor = conn.execute(
+            text("SELECT id FROM user_account WHERE email = 'redactie@example.nl'")
+        ).scalar_one()
+        actors = {
+            row[0] for row in conn.execute(text("SELECT DISTINCT actor_id FROM admission_record"))
+        }
+    engine.dispose()
+    assert actors == {editor}
