@@ -376,6 +376,9 @@ def _group_text(label: str) -> str:
     return re.sub(r"\s*\(.*?\)", "", label).strip().lower()
 
 
+ROW_DEFAULTS: dict[str, Any] = {"version": 1}  # optimistic-locking counters start at 1
+
+
 class _Loader:
     """Buffers rows per table and inserts them with executemany, in foreign-key order."""
 
@@ -389,9 +392,14 @@ class _Loader:
     def add(self, table: str, row: dict[str, Any]) -> None:
         for column in self.tables[table].columns:
             if column.name not in row:
-                if not column.nullable:
+                if column.name in ROW_DEFAULTS:  # defaults the models set in Python
+                    row[column.name] = ROW_DEFAULTS[column.name]
+                elif isinstance(column.type, sa.JSON) and not column.nullable:
+                    row[column.name] = []
+                elif not column.nullable:
                     raise KeyError(f"{table}.{column.name} is required")
-                row[column.name] = None
+                else:
+                    row[column.name] = None
         self.buffers[table].append(row)
         self._pending += 1
         if self._pending >= FLUSH_ROWS:

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from app.core.schemas import InputModel, OutputModel
 from app.core.types import Slug
-from app.locations.schemas import LocationCreate
+from app.locations.schemas import LocationCreate, LocationUpdate
 from app.organizations.schemas import OrganizationCreate, OrganizationUpdate
 from app.services.schemas import ServiceCreate, ServiceUpdate
 
@@ -53,6 +53,9 @@ class SubmissionCreate(InputModel):
     service_changes: dict[str, ServiceUpdate] = Field(
         default_factory=dict, description="Per voorziening (slug) de wijzigingen"
     )
+    location_changes: dict[uuid.UUID, LocationUpdate] = Field(
+        default_factory=dict, description="Per locatie (id) de wijzigingen, zoals een nieuw adres"
+    )
     attestations: dict[str, Attestation] = Field(
         default_factory=dict, description="Per criterium (bijv. T5) de verklaring van de aanbieder"
     )
@@ -63,6 +66,7 @@ class SubmissionUpdate(InputModel):
 
     organization_changes: OrganizationUpdate | None = None
     service_changes: dict[str, ServiceUpdate] = Field(default_factory=dict)
+    location_changes: dict[uuid.UUID, LocationUpdate] = Field(default_factory=dict)
     attestations: dict[str, Attestation] = Field(default_factory=dict)
 
 

@@ -44,7 +44,8 @@ from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
 from app.core.models import AdmissionStatus, utcnow
 from app.indexing.service import enqueue
 from app.locations import service as locations_service
-from app.locations.schemas import LocationCreate
+from app.locations.models import Location
+from app.locations.schemas import LocationCreate, LocationUpdate
 from app.municipalities.models import Municipality
 from app.municipalities.service import resolve_municipality
 from app.organizations import service as organizations_service
@@ -159,6 +160,12 @@ def _refuse_review_fields(payload: dict[str, Any]) -> None:
         for k in changes
         if k in _REVIEW_ONLY
     ]
+    problems += [
+        FieldError(field=f"body.location_changes.{i}.{k}", message="Dit bepaalt de redactie.")
+        for i, changes in (payload.get("locations") or {}).items()
+        for k in changes
+        if k in _REVIEW_ONLY
+    ]
     if problems:
         raise Unprocessable("Deze velden kunt u niet via een aanmelding wijzigen.", errors=problems)
 
@@ -185,6 +192,23 @@ def _apply_changes(session: Session, organization: Organization, payload: dict[s
             session=session,
             service=service,
             data=ServiceUpdate.model_validate(changes),
+            authorized=True,
+        )
+    for location_id, changes in (payload.get("locations") or {}).items():
+        location = session.get(Location, uuid.UUID(str(location_id)))
+        if location is None or location.organization_id != organization.id:
+            raise Unprocessable(
+                f"Locatie {location_id} hoort niet bij deze organisatie.",
+                errors=[
+                    FieldError(
+                        field=f"body.location_changes.{location_id}", message="Bestaat niet."
+                    )
+                ],
+            )
+        locations_service.update(
+            session=session,
+            location=location,
+            data=LocationUpdate.model_validate(changes),
             authorized=True,
         )
 
@@ -242,6 +266,10 @@ def create(*, session: Session, data: SubmissionCreate) -> tuple[Submission, boo
         "services": {
             slug: changes.model_dump(mode="json", exclude_unset=True)
             for slug, changes in data.service_changes.items()
+        },
+        "locations": {
+            str(location_id): changes.model_dump(mode="json", exclude_unset=True)
+            for location_id, changes in data.location_changes.items()
         },
     }
     content = _hash({"payload": payload, "attestations": body.get("attestations") or {}})
@@ -395,6 +423,10 @@ def amend(*, session: Session, submission: Submission, data: SubmissionUpdate) -
         for slug, values in (changes.get("service_changes") or {}).items():
             services[slug] = {**services.get(slug, {}), **values}
         payload["services"] = services
+        locations = dict(payload.get("locations") or {})
+        for location_id, values in (changes.get("location_changes") or {}).items():
+            locations[str(location_id)] = {**locations.get(str(location_id), {}), **values}
+        payload["locations"] = locations
         content = _hash({"payload": payload, "attestations": attestations})
         if content == submission.content_hash:
             return submission
@@ -408,6 +440,7 @@ def amend(*, session: Session, submission: Submission, data: SubmissionUpdate) -
             {
                 "organization": changes.get("organization_changes"),
                 "services": changes.get("service_changes") or {},
+                "locations": changes.get("location_changes") or {},
             },
         )
         submission.content_hash = _hash({"previous": submission.content_hash, "changes": changes})
@@ -425,7 +458,11 @@ def amend(*, session: Session, submission: Submission, data: SubmissionUpdate) -
 
 
 def _has_listing_changes(changes: dict[str, Any]) -> bool:
-    return bool(changes.get("organization_changes") or changes.get("service_changes"))
+    return bool(
+        changes.get("organization_changes")
+        or changes.get("service_changes")
+        or changes.get("location_changes")
+    )
 
 
 # --- reviewing ----------------------------------------------------------------------------------
@@ -567,6 +604,17 @@ def _diff(session: Session, organization: Organization, submission: Submission) 
                 _plain(getattr(current, field, None)) if current else None,
                 new,
             ]
+    for location_id, changes in (submission.payload.get("locations") or {}).items():
+        location = session.get(Location, uuid.UUID(str(location_id)))
+        shown = (
+            locations_service.present(session=session, locations=[location])[0].model_dump(
+                mode="json"
+            )
+            if location is not None
+            else {}
+        )
+        for field, new in changes.items():
+            result[f"locations.{location_id}.{field}"] = [shown.get(field), new]
     return result
 
 

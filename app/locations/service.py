@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app.accounts.models import Role
 from app.accounts.policy import can_manage, require_manage
 from app.accounts.principal import principal_of
 from app.contacts.models import Phone
 from app.contacts.schemas import PhonePublic
 from app.core.children import load_owned, replace_given
-from app.core.errors import Conflict, FieldError, NotFound, Unprocessable
-from app.core.models import utcnow
+from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from app.core.models import PUBLIC_STATUSES, utcnow
 from app.core.schemas import Ref
 from app.geo.geocoding import GeoPrecision
 from app.geo.jobs import enqueue_geocode
@@ -27,7 +28,7 @@ from app.municipalities.service import resolve_municipality, resolve_neighbourho
 from app.organizations.models import Organization
 from app.schedules.models import Schedule
 from app.schedules.schemas import SchedulePublic
-from app.services.models import ServiceAtLocation
+from app.services.models import Service, ServiceAtLocation
 
 
 def present(*, session: Session, locations: Sequence[Location]) -> list[LocationPublic]:
@@ -104,11 +105,33 @@ def get(*, session: Session, location_id: uuid.UUID) -> Location:
 
 
 def _check_write(session: Session, location: Location) -> None:
+    """Managers of its organisation or municipality. A provider changes a location that an
+    admitted (public) voorziening uses only through a submission (app/admission), so the
+    admitted address stays until the change is admitted."""
+    principal = principal_of(session)
     require_manage(
-        principal_of(session),
+        principal,
         municipality_id=location.municipality_id,
         organization_id=location.organization_id,
     )
+    if principal.role is Role.provider and _used_publicly(session, location.id):
+        raise Forbidden(
+            "Deze locatie hoort bij een toegelaten voorziening. Geef de wijziging door met een "
+            "aanmelding (POST /api/v1/submissions, location_changes); de redactie beoordeelt die."
+        )
+
+
+def _used_publicly(session: Session, location_id: uuid.UUID) -> bool:
+    statement = (
+        select(func.count())
+        .select_from(ServiceAtLocation)
+        .join(Service, col(Service.id) == col(ServiceAtLocation.service_id))
+        .where(
+            ServiceAtLocation.location_id == location_id,
+            col(Service.admission_status).in_([s.value for s in PUBLIC_STATUSES]),
+        )
+    )
+    return bool(session.exec(statement).one())
 
 
 def _apply(
@@ -231,10 +254,14 @@ def update(
     location: Location,
     data: LocationUpdate,
     neighbourhood_source: NeighbourhoodSource = NeighbourhoodSource.manual,
+    authorized: bool = False,
 ) -> Location:
-    _check_write(session, location)
+    """``authorized``: the caller (the submission flow) has already checked the principal."""
+    if not authorized:
+        _check_write(session, location)
     _apply(session, location, data, neighbourhood_source)
-    _check_write(session, location)  # also where it moved to
+    if not authorized:
+        _check_write(session, location)  # also where it moved to
     location.updated_at = utcnow()
     session.flush()
     enqueue_location(session=session, location_id=location.id)

@@ -44,6 +44,20 @@ def provider_of(db: Session, uithoorn: uuid.UUID, *organizations: uuid.UUID) -> 
     )
 
 
+def admitted_organization(
+    client: TestClient, admin: dict[str, str], db: Session, name: str
+) -> tuple[dict[str, Any], uuid.UUID]:
+    """An admitted organisation made by the redactie (its JSON and its id)."""
+    from app.organizations.models import Organization
+
+    org = client.post(
+        f"{API}/organizations",
+        json={"municipality": "uithoorn", "name": name, "admission_status": "toegelaten"},
+        headers=admin,
+    ).json()
+    return org, db.exec(select(Organization.id).where(Organization.slug == org["slug"])).one()
+
+
 def submission_body(**organization: Any) -> dict[str, Any]:
     return {
         "municipality": "uithoorn",
@@ -166,17 +180,7 @@ def test_rejecting_keeps_it_out(client: TestClient, db: Session, uithoorn: uuid.
 def test_a_change_to_an_admitted_listing_waits_for_admission(
     client: TestClient, admin: dict[str, str], uithoorn: uuid.UUID, db: Session
 ) -> None:
-    from app.organizations.models import Organization
-
-    org = client.post(
-        f"{API}/organizations",
-        json={
-            "municipality": "uithoorn",
-            "name": "Stichting Oud",
-            "admission_status": "toegelaten",
-        },
-        headers=admin,
-    ).json()
+    org, org_id = admitted_organization(client, admin, db, "Stichting Oud")
     client.post(
         f"{API}/services",
         json={
@@ -188,7 +192,6 @@ def test_a_change_to_an_admitted_listing_waits_for_admission(
         },
         headers=admin,
     )
-    org_id = db.exec(select(Organization.id).where(Organization.slug == org["slug"])).one()
     provider = provider_of(db, uithoorn, org_id)
     body = {
         "municipality": "uithoorn",
@@ -295,3 +298,84 @@ def test_cli_import_records_the_importing_editor(run_cli: Any, tmp_path: Any) ->
         }
     engine.dispose()
     assert actors == {editor}
+
+
+def test_a_new_address_of_an_admitted_listing_goes_through_a_submission(
+    client: TestClient, admin: dict[str, str], uithoorn: uuid.UUID, db: Session
+) -> None:
+    org, org_id = admitted_organization(client, admin, db, "Stichting Adres")
+    location = client.post(
+        f"{API}/locations",
+        json={
+            "municipality": "uithoorn",
+            "name": "Oud adres",
+            "organization": org["slug"],
+            "address": {"address_1": "Dorpsstraat 1", "postal_code": "1421 AA", "city": "Uithoorn"},
+        },
+        headers=admin,
+    ).json()
+    client.post(
+        f"{API}/services",
+        json={
+            "municipality": "uithoorn",
+            "organization": org["slug"],
+            "name": "Spreekuur",
+            "admission_status": "toegelaten",
+            "locations": [location["id"]],
+        },
+        headers=admin,
+    )
+    provider = provider_of(db, uithoorn, org_id)
+    new_address = {"address_1": "Kerkstraat 2", "postal_code": "1421 AB", "city": "Uithoorn"}
+
+    direct = client.patch(
+        f"{API}/locations/{location['id']}", json={"address": new_address}, headers=provider
+    )
+    assert direct.status_code == 403  # the admitted address stays until a change is admitted
+
+    submitted = client.post(
+        f"{API}/submissions",
+        json={
+            "municipality": "uithoorn",
+            "listing": org["slug"],
+            "location_changes": {location["id"]: {"address": new_address}},
+        },
+        headers=provider,
+    )
+    assert submitted.status_code == 201, submitted.text
+    change = submitted.json()["changes"][f"locations.{location['id']}.address"]
+    assert change[0]["address_1"] == "Dorpsstraat 1"
+    assert change[1]["address_1"] == "Kerkstraat 2"
+    assert (
+        client.get(f"{API}/locations/{location['id']}", headers=admin).json()["address"][
+            "address_1"
+        ]
+        == "Dorpsstraat 1"
+    )
+
+    editor = token_for(Role.editor, municipality_ids=[uithoorn])
+    open_criteria = next(
+        q["open_criteria"]
+        for q in [
+            *client.get(f"{API}/reviews", headers=editor).json()["items"],
+            *client.get(f"{API}/reviews", params={"status": "aanvullen"}, headers=editor).json()[
+                "items"
+            ],
+        ]
+        if q["id"] == submitted.json()["id"]
+    )
+    decided = client.post(
+        f"{API}/submissions/{submitted.json()['id']}/decision",
+        json={
+            "decision": "toegelaten",
+            "overrides": dict.fromkeys(open_criteria, "Gecontroleerd door de redactie."),
+        },
+        headers=editor,
+    )
+    assert decided.status_code == 200, decided.text
+    assert (
+        client.get(f"{API}/locations/{location['id']}", headers=admin).json()["address"][
+            "address_1"
+        ]
+        == "Kerkstraat 2"
+    )
