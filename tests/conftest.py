@@ -271,3 +271,21 @@ def run_cli(
         yield lambda *args, input=None: runner.invoke(cli, [str(a) for a in args], input=input)
     finally:
         get_settings.cache_clear()
+
+
+def account(
+    db: Session, email: str, name: str, role: Any, municipality_id: uuid.UUID, password: str
+) -> Any:
+    """A committed account with a password (tests that log in)."""
+    from app.accounts.service import create_user
+
+    user = create_user(
+        session=db,
+        email=email,
+        display_name=name,
+        role=role,
+        municipality_ids=[municipality_id],
+        password=password,
+    )
+    db.commit()
+    return user

@@ -18,7 +18,7 @@ from app.accounts.security import create_access_token
 from app.accounts.service import create_user
 from app.municipalities.models import Municipality
 from app.organizations.models import Organization
-from tests.conftest import SECRET_KEY
+from tests.conftest import SECRET_KEY, account
 
 API = "/api/v1"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "authorization.md"
@@ -264,15 +264,7 @@ def login(client: TestClient, email: str, password: str) -> Any:
 def test_login_refresh_rotate_and_revoke(
     client: TestClient, db: Session, uithoorn: uuid.UUID
 ) -> None:
-    create_user(
-        session=db,
-        email="Redactie@Uithoorn.nl",
-        display_name="Redactie",
-        role=Role.editor,
-        municipality_ids=[uithoorn],
-        password=PASSWORD,
-    )
-    db.commit()
+    account(db, "Redactie@Uithoorn.nl", "Redactie", Role.editor, uithoorn, PASSWORD)
     response = login(client, "redactie@uithoorn.nl", PASSWORD)
     assert response.status_code == 200, response.text
     tokens = response.json()
@@ -316,15 +308,7 @@ def test_login_refresh_rotate_and_revoke(
 def test_wrong_password_locks_the_account_after_five_tries(
     client: TestClient, db: Session, uithoorn: uuid.UUID
 ) -> None:
-    create_user(
-        session=db,
-        email="aanbieder@example.nl",
-        display_name="Aanbieder",
-        role=Role.provider,
-        municipality_ids=[uithoorn],
-        password=PASSWORD,
-    )
-    db.commit()
+    account(db, "aanbieder@example.nl", "Aanbieder", Role.provider, uithoorn, PASSWORD)
     unknown = login(client, "niemand@example.nl", PASSWORD)
     wrong = login(client, "aanbieder@example.nl", "fout-fout-fout-fout")
     assert unknown.status_code == wrong.status_code == 401
@@ -389,15 +373,7 @@ def test_api_key_shown_once_scoped_and_revocable(
 def test_users_are_listed_and_blocked_by_an_admin(
     client: TestClient, admin: Headers, db: Session, uithoorn: uuid.UUID
 ) -> None:
-    user = create_user(
-        session=db,
-        email="prof@example.nl",
-        display_name="Huisarts",
-        role=Role.professional,
-        municipality_ids=[uithoorn],
-        password=PASSWORD,
-    )
-    db.commit()
+    user = account(db, "prof@example.nl", "Huisarts", Role.professional, uithoorn, PASSWORD)
     listed = client.get(f"{API}/users", headers=admin).json()
     assert [u["email"] for u in listed["items"]] == ["prof@example.nl"]
     tokens = login(client, "prof@example.nl", PASSWORD).json()

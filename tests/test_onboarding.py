@@ -49,7 +49,7 @@ from app.notifications.service import (
     enqueue_email,
     mail_enabled,
 )
-from tests.conftest import make_settings, migrated_database
+from tests.conftest import account, make_settings, migrated_database
 from tests.test_authorization import token_for
 
 API = "/api/v1"
@@ -302,15 +302,7 @@ def test_an_existing_account_is_a_conflict_and_a_new_invitation_replaces_the_old
     sender: NotificationSender,
     mailbox: Mailbox,
 ) -> None:
-    create_user(
-        session=db,
-        email="bestaat@example.nl",
-        display_name="Bestaat al",
-        role=Role.professional,
-        municipality_ids=[uithoorn],
-        password=PASSWORD,
-    )
-    db.commit()
+    account(db, "bestaat@example.nl", "Bestaat al", Role.professional, uithoorn, PASSWORD)
     duplicate = invite(client, admin, email="Bestaat@Example.nl")
     assert duplicate.status_code == 409
     assert duplicate.headers["content-type"] == "application/problem+json"
@@ -368,15 +360,7 @@ def test_password_reset_by_mail(
     sender: NotificationSender,
     mailbox: Mailbox,
 ) -> None:
-    user = create_user(
-        session=db,
-        email="prof@example.nl",
-        display_name="Huisarts",
-        role=Role.professional,
-        municipality_ids=[uithoorn],
-        password=PASSWORD,
-    )
-    db.commit()
+    user = account(db, "prof@example.nl", "Huisarts", Role.professional, uithoorn, PASSWORD)
     old_session = login(client, "prof@example.nl", PASSWORD).json()
 
     unknown = client.post(f"{API}/auth/password-reset", json={"email": "niemand@example.nl"})
