@@ -149,8 +149,13 @@ def _present_user(session: SessionDep, user: UserAccount) -> UserPublic:
     )
 
 
-def _visible_users(session: SessionDep, principal: CurrentPrincipal) -> list[UserAccount]:
+def _visible_users(
+    session: SessionDep, principal: CurrentPrincipal, only: uuid.UUID | None = None
+) -> list[UserAccount]:
+    """Accounts of the principal's municipalities (``only``: just that one, if visible)."""
     statement = select(UserAccount).order_by(col(UserAccount.email))
+    if only is not None:
+        statement = statement.where(UserAccount.id == only)
     if not principal.all_municipalities:
         statement = statement.where(
             col(UserAccount.id).in_(
@@ -207,7 +212,7 @@ def update_user(
     """Rol, naam, gemeenten en organisaties van een account; `is_active: false` blokkeert
     het en trekt alle sessies in. Wijzigingen in rol en lidmaatschap gelden vanaf het
     volgende toegangstoken (uiterlijk 15 minuten)."""
-    user = next((u for u in _visible_users(session, principal) if u.id == user_id), None)
+    user = next(iter(_visible_users(session, principal, only=user_id)), None)
     if user is None:
         raise NotFound("Dit account bestaat niet.")
     fields = data.model_fields_set
@@ -309,8 +314,13 @@ def create_api_key(
     return ApiKeyCreated(**_present_key(key).model_dump(), key=plaintext)
 
 
-def _visible_keys(session: SessionDep, principal: CurrentPrincipal) -> list[ApiKey]:
+def _visible_keys(
+    session: SessionDep, principal: CurrentPrincipal, only: uuid.UUID | None = None
+) -> list[ApiKey]:
+    """Keys of the principal's municipalities (``only``: just that one, if visible)."""
     statement = select(ApiKey).order_by(col(ApiKey.created_at))
+    if only is not None:
+        statement = statement.where(ApiKey.id == only)
     if not principal.all_municipalities:
         statement = statement.where(
             col(ApiKey.municipality_id).in_(list(principal.municipality_ids))
@@ -339,7 +349,7 @@ def list_api_keys(session: SessionDep, principal: CurrentPrincipal) -> ApiKeyLis
 )
 def revoke_api_key(session: SessionDep, principal: CurrentPrincipal, key_id: uuid.UUID) -> None:
     """Trekt de sleutel in; elk volgend verzoek ermee krijgt 401."""
-    key = next((k for k in _visible_keys(session, principal) if k.id == key_id), None)
+    key = next(iter(_visible_keys(session, principal, only=key_id)), None)
     if key is None:
         raise NotFound("Deze API-sleutel bestaat niet.")
     service.revoke_api_key(session=session, key=key)

@@ -73,13 +73,11 @@ def _services_of(session: Session, organization: Organization) -> list[Service]:
 
 
 def _status_for(report: Report) -> SubmissionStatus:
-    outcome = str(report.outcome.value if hasattr(report.outcome, "value") else report.outcome)
-    if outcome in (
-        "aanvullen",
-        "afgewezen",
-    ):  # the provider can still fix it, or a reviewer decides
-        return SubmissionStatus.incomplete if outcome == "aanvullen" else SubmissionStatus.submitted
-    return SubmissionStatus.submitted  # complete: a reviewer always decides
+    """``aanvullen`` when the provider must add something; otherwise a reviewer decides (also
+    on what the engine would reject: rejecting is the redactie's call)."""
+    if report.outcome.value == "aanvullen":
+        return SubmissionStatus.incomplete
+    return SubmissionStatus.submitted
 
 
 def _record(
