@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import build_engine
 from app.geo.geocoding import Geocoder
 from app.indexing.engine import SearchEngine
+from importers.report import ImportReport
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 install_audit()  # writes from the command line (imports, geocoding) are audited as system
@@ -37,6 +39,8 @@ geo_cli = typer.Typer(help="Postcodes en coördinaten.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 cli.add_typer(search_cli, name="search")
 cli.add_typer(geo_cli, name="geo")
+export_cli = typer.Typer(help="Gegevens exporteren (open data).", no_args_is_help=True)
+cli.add_typer(export_cli, name="export")
 users_cli = typer.Typer(help="Accounts (de eerste beheerder aanmaken).", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 
@@ -154,6 +158,88 @@ def municipality_load(
         )
 
 
+DryRunOption = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Alleen controleren: toon per record of rij wat er mis is en wat er zou "
+        "gebeuren, maar verander niets",
+    ),
+]
+AdmitOption = Annotated[
+    bool,
+    typer.Option(
+        "--admit",
+        help="Ook records die niet aan alle criteria voldoen toelaten (overruled met reden "
+        "'trusted import'); zonder: die gaan naar de beoordelingswachtrij",
+    ),
+]
+ReviewerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="E-mailadres van de redacteur die importeert: staat als beoordelaar in de "
+        "toelatingsbesluiten en de audit-trail (standaard: system)"
+    ),
+]
+MunicipalityOption = Annotated[
+    str, typer.Option("--municipality", "-g", help="Gemeente (slug) waarin je importeert")
+]
+
+
+def run_import(
+    *,
+    total: int,
+    work: Callable[[Session, Callable[[int], None]], ImportReport],
+    dry_run: bool,
+    reviewer: str | None,
+) -> None:
+    """Run an import in one transaction: committed, or rolled back for a dry run; print the
+    report. Exit code 0: all records imported; 2: one or more records rejected."""
+    with _session() as session, _progress("Controleren" if dry_run else "Importeren") as bar:
+        if reviewer is not None:
+            _act_as(session, reviewer)
+        task = bar.add_task("import", total=total)
+        report = work(session, lambda n: bar.advance(task, n))
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if not dry_run:
+        _drain_quietly()
+    print_import_report(report, dry_run=dry_run)
+    if report.failed:
+        raise typer.Exit(code=2)
+
+
+def print_import_report(report: ImportReport, *, dry_run: bool) -> None:
+    title = "Proefimport (er is niets veranderd)" if dry_run else "Import"
+    table = Table(title=title)
+    table.add_column("soort")
+    table.add_column("uitkomst")
+    table.add_column("aantal", justify="right")
+    for (kind, outcome), count in sorted(report.counts.items()):
+        table.add_row(kind, outcome, str(count))
+    if report.failed:
+        table.add_row("record", "afgewezen", str(report.failed))
+    console.print(table)
+    if report.problems:
+        problems = Table(title="Meldingen per record")
+        for column in ("record", "veld", "probleem", "suggestie", "ernst"):
+            problems.add_column(column)
+        for p in report.problems:
+            problems.add_row(
+                p.record,
+                p.field,
+                p.message,
+                p.suggestion or "",
+                "fout: overgeslagen" if p.severity == "error" else "let op",
+            )
+        console.print(problems)
+    if report.failed:
+        verb = "zou worden" if dry_run else "is"
+        console.print(f"[red]{report.failed} record(s) {verb} overgeslagen.[/red]")
+
+
 @import_cli.command("uithoorn")
 def import_uithoorn(
     path: Annotated[
@@ -162,21 +248,9 @@ def import_uithoorn(
     municipality_config: Annotated[
         Path | None, typer.Option(help="YAML van de gemeente (standaard: meegeleverd Uithoorn)")
     ] = None,
-    admit: Annotated[
-        bool,
-        typer.Option(
-            "--admit",
-            help="Ook records die niet aan alle criteria voldoen toelaten (overruled met reden "
-            "'trusted import'); zonder: die gaan naar de beoordelingswachtrij",
-        ),
-    ] = False,
-    reviewer: Annotated[
-        str | None,
-        typer.Option(
-            help="E-mailadres van de redacteur die importeert: staat als beoordelaar in de "
-            "toelatingsbesluiten en de audit-trail (standaard: system)"
-        ),
-    ] = None,
+    admit: AdmitOption = False,
+    reviewer: ReviewerOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Importeer voorzieningen in het Uithoorn-formaat (idempotent). Elke nieuwe of
     gewijzigde organisatie wordt getoetst aan de toelatingscriteria (zie de samenvatting).
@@ -186,40 +260,18 @@ def import_uithoorn(
     from importers.uithoorn import UithoornImporter
 
     records = UithoornImporter.read(path)
-    with _session() as session, _progress("Importeren") as progress:
-        if reviewer is not None:
-            _act_as(session, reviewer)
-        task = progress.add_task("import", total=UithoornImporter.count_records(records))
-        importer = UithoornImporter(
+    run_import(
+        total=UithoornImporter.count_records(records),
+        work=lambda session, progress: UithoornImporter(
             session=session,
             municipality_config=municipality_config,
-            progress=lambda n: progress.advance(task, n),
-            geocoder=build_geocoder(get_settings()),
+            progress=progress,
+            geocoder=None if dry_run else build_geocoder(get_settings()),
             admit=admit,
-        )
-        report = importer.run(records)
-        session.commit()
-    _drain_quietly()
-
-    table = Table(title="Import")
-    table.add_column("soort")
-    table.add_column("uitkomst")
-    table.add_column("aantal", justify="right")
-    for (kind, outcome), count in sorted(report.counts.items()):
-        table.add_row(kind, outcome, str(count))
-    console.print(table)
-    if report.problems:
-        problems = Table(title="Meldingen per record")
-        for column in ("record", "veld", "melding", "ernst"):
-            problems.add_column(column)
-        for p in report.problems:
-            problems.add_row(
-                p.record, p.field, p.message, "fout" if p.severity == "error" else "let op"
-            )
-        console.print(problems)
-    if report.failed:
-        console.print(f"[red]{report.failed} record(s) overgeslagen.[/red]")
-        raise typer.Exit(code=2)
+        ).run(records),
+        dry_run=dry_run,
+        reviewer=reviewer,
+    )
 
 
 def _drain_quietly() -> None:

@@ -156,3 +156,21 @@ def test_cli_import_twice(run_cli: Callable[..., Any], tmp_path: Path) -> None:
     partial = run_cli("import", "uithoorn", bad)
     assert partial.exit_code == 2
     assert "bestaat-niet" in partial.output
+
+
+def test_cli_dry_run_reports_and_changes_nothing(
+    run_cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.json"
+    data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    data["organisaties"][0]["voorzieningen"][0]["themas"] = ["bestaat-niet"]
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    dry = run_cli("import", "uithoorn", bad, "--dry-run")
+    assert dry.exit_code == 2, dry.output
+    assert "Proefimport" in dry.output
+    assert "bestaat-niet" in dry.output
+    # Nothing was written: a real run still creates all 95 good services.
+    real = run_cli("import", "uithoorn", bad)
+    assert real.exit_code == 2
+    assert "nieuw" in real.output
+    assert " 95 " in real.output.replace("│", " ")

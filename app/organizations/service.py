@@ -183,8 +183,15 @@ def _write_children(
 _SCALARS = ("alternate_name", "description", "website", "email")
 
 
-def create(*, session: Session, data: OrganizationCreate, authorized: bool = False) -> Organization:
-    """``authorized``: the caller (the submission flow) has already checked the principal."""
+def create(
+    *,
+    session: Session,
+    data: OrganizationCreate,
+    authorized: bool = False,
+    organization_id: uuid.UUID | None = None,
+) -> Organization:
+    """``authorized``: the caller (the submission flow) has already checked the principal.
+    ``organization_id``: keep a source's stable id (HSDS import); default a new one."""
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
@@ -204,6 +211,7 @@ def create(*, session: Session, data: OrganizationCreate, authorized: bool = Fal
             session=session, model=Organization, municipality_id=municipality.id, name=data.name
         )
     org = Organization(
+        id=organization_id or uuid.uuid4(),
         municipality_id=municipality.id,
         slug=slug,
         name=data.name,

@@ -441,8 +441,15 @@ def _municipality_of_org(session: Session, org_id: uuid.UUID) -> uuid.UUID:
     return org.municipality_id
 
 
-def create(*, session: Session, data: ServiceCreate, authorized: bool = False) -> Service:
-    """``authorized``: the caller (the submission flow) has already checked the principal."""
+def create(
+    *,
+    session: Session,
+    data: ServiceCreate,
+    authorized: bool = False,
+    service_id: uuid.UUID | None = None,
+) -> Service:
+    """``authorized``: the caller (the submission flow) has already checked the principal.
+    ``service_id``: keep a source's stable id (HSDS import); default a new one."""
     municipality = resolve_municipality(
         session=session, slug=data.municipality, field="body.municipality"
     )
@@ -463,6 +470,7 @@ def create(*, session: Session, data: ServiceCreate, authorized: bool = False) -
             session=session, model=Service, municipality_id=municipality.id, name=data.name
         )
     service = Service(
+        id=service_id or uuid.uuid4(),
         municipality_id=municipality.id,
         organization_id=org.id,
         slug=slug,
