@@ -209,29 +209,33 @@ class Importer:
     def upsert_organization(
         self,
         *,
-        slug: str,
+        slug: str | None,
         payload: dict[str, Any],
         organization_id: uuid.UUID | None = None,
-    ) -> str:
-        """Create or update an organisation; ``payload`` holds OrganizationUpdate fields (only
-        the fields a source knows: others are left as they are). New organisations are
+    ) -> Organization:
+        """Create or update an organisation (matched on the source's id, else on slug; no
+        slug: made from the name); ``payload`` holds OrganizationUpdate fields (only the
+        fields a source knows: others are left as they are). New organisations are
         ``ingediend`` until admission (at the end of the run) decides."""
         existing = self.find_organization(slug=slug, organization_id=organization_id)
+        created: list[Organization] = []
         update = OrganizationUpdate.model_validate(payload)
         outcome = self._upsert(
             kind="organisatie",
             existing=existing,
-            create=lambda: organizations_service.create(
-                session=self.session,
-                data=OrganizationCreate.model_validate(
-                    {
-                        **payload,
-                        "municipality": self.municipality.slug,
-                        "slug": slug,
-                        "admission_status": "ingediend",
-                    }
-                ),
-                organization_id=organization_id,
+            create=lambda: created.append(
+                organizations_service.create(
+                    session=self.session,
+                    data=OrganizationCreate.model_validate(
+                        {
+                            **payload,
+                            "municipality": self.municipality.slug,
+                            "slug": slug,
+                            "admission_status": "ingediend",
+                        }
+                    ),
+                    organization_id=organization_id,
+                )
             ),
             update=lambda org: organizations_service.update(
                 session=self.session, org=org, data=update
@@ -240,10 +244,10 @@ class Importer:
                 session=self.session, org=org, public_services_only=False
             ),
         )
-        org = self.find_organization(slug=slug, organization_id=organization_id)
-        if outcome != UNCHANGED and org is not None:
+        org = existing if existing is not None else created[0]
+        if outcome != UNCHANGED:
             self._touched.setdefault(org.slug, outcome)
-        return outcome
+        return org
 
     def upsert_service(
         self,
