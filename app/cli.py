@@ -274,6 +274,51 @@ def import_uithoorn(
     )
 
 
+@import_cli.command("hsds")
+def import_hsds(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="HSDS 3.0 JSON: een service_full- of organization_full-document, een lijst "
+            "daarvan, of ndjson (één document per regel)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    municipality: MunicipalityOption = "uithoorn",
+    admit: AdmitOption = False,
+    reviewer: ReviewerOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Importeer Open Referral HSDS 3.0 JSON (idempotent: de HSDS-id's blijven behouden).
+    Nieuwe of gewijzigde organisaties worden getoetst aan de toelatingscriteria.
+
+    Exitcode 0: alles gelukt; 1: het bestand is onleesbaar; 2: records overgeslagen.
+    """
+    from importers.base import ImportFileError, target_municipality
+    from importers.hsds import HsdsImporter, read
+
+    try:
+        records = read(path)
+        with _session() as session:
+            target_municipality(session, municipality)
+    except (ImportFileError, UnicodeDecodeError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    run_import(
+        total=len(records),
+        work=lambda session, progress: HsdsImporter(
+            session=session,
+            municipality=target_municipality(session, municipality),
+            progress=progress,
+            geocoder=None if dry_run else build_geocoder(get_settings()),
+            admit=admit,
+        ).run(records),
+        dry_run=dry_run,
+        reviewer=reviewer,
+    )
+
+
 def _drain_quietly() -> None:
     """Send what the outbox holds; when the engine is down the changes wait in the outbox."""
     from app.indexing.service import DrainReport

@@ -429,6 +429,21 @@ class Importer:
             self.report.counts[("geocodering", precision)] += n
 
 
+class ImportFileError(ValueError):
+    """The file (or the target) cannot be imported at all; a Dutch message for the user."""
+
+
+def target_municipality(session: Session, slug: str) -> Municipality:
+    """The municipality an import writes into (it must have been loaded)."""
+    municipality = session.exec(select(Municipality).where(Municipality.slug == slug)).first()
+    if municipality is None:
+        raise ImportFileError(
+            f"Gemeente '{slug}' bestaat niet in deze database. Laad haar eerst met "
+            "'sociale-kaart municipality load <yaml>' (de demo laadt 'uithoorn')."
+        )
+    return municipality
+
+
 def normalise(value: str | None) -> str:
     return re.sub(r"\s+", " ", (value or "").strip().casefold())
 
