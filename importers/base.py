@@ -123,15 +123,22 @@ class Importer:
     # --- transactions ------------------------------------------------------------------
 
     def savepoint(self, record_id: str, work: Callable[[], None]) -> bool:
-        """Run one record's writes in a savepoint; a failure is reported and rolled back."""
+        """Run one record's writes in a savepoint; a failure is reported and rolled back,
+        and so are the counts of what the record had written before it failed."""
+        counts = self.report.counts.copy()
+        touched = dict(self._touched)
+        seen = set(self._seen_locations)
         try:
             with self.session.begin_nested():
                 work()
-        except ValidationError as exc:
-            self.report_validation(record_id, exc)
-            return False
-        except ProblemError as exc:
-            self.report_problem(record_id, exc)
+        except (ValidationError, ProblemError) as exc:
+            self.report.counts = counts
+            self._touched = touched
+            self._seen_locations = seen
+            if isinstance(exc, ValidationError):
+                self.report_validation(record_id, exc)
+            else:
+                self.report_problem(record_id, exc)
             return False
         return True
 
