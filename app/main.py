@@ -36,6 +36,7 @@ from app.freshness.views import router as freshness_router
 from app.geo.jobs import GeoWorker
 from app.geo.service import build_geocoder
 from app.health.views import router as health_router
+from app.hsds.api import HSDS_PREFIX, create_hsds_app
 from app.indexing.engine import SearchEngine
 from app.indexing.service import run_after_commit as sync_search
 from app.locations.views import router as locations_router
@@ -256,6 +257,7 @@ def create_app(
         return RedirectResponse(f"{API_PREFIX}/docs")
 
     app.mount(API_PREFIX, create_api_v1(settings, engine, search, geo, mail))
+    app.mount(HSDS_PREFIX, create_hsds_app(settings, engine, search))  # Open Referral HSDS 3.0
     # Outermost last: AccessLog > SecurityHeaders > BodySizeLimit > app (413s get both).
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(

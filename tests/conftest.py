@@ -196,7 +196,9 @@ def _client(engine: Engine, index_path: Path) -> Iterator[tuple[TestClient, Conn
                 session.close()
             run_after_commit(api.state, session)
 
-        api.dependency_overrides[get_session] = session_override
+        for mounted in app.routes:  # /api/v1 and /hsds
+            if getattr(mounted, "path", "") in ("/api/v1", "/hsds"):
+                mounted.app.dependency_overrides[get_session] = session_override  # type: ignore[attr-defined]
         with TestClient(app, raise_server_exceptions=False) as client:
             yield client, conn
 
