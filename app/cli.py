@@ -319,6 +319,162 @@ def import_hsds(
     )
 
 
+# --- CSV / Excel (importers/tabular.py, importers/columns.py; docs/import-export.md) -------
+
+
+def _import_table(
+    path: Path,
+    *,
+    sheet: str | None,
+    municipality: str,
+    admit: bool,
+    reviewer: str | None,
+    dry_run: bool,
+) -> None:
+    from importers.base import ImportFileError, target_municipality
+    from importers.tabular import TabularImporter, map_header, read_table
+
+    try:
+        table = read_table(path, sheet)
+        map_header(table.headers)  # refuse a file without its required columns up front
+        with _session() as session:
+            target_municipality(session, municipality)
+    except ImportFileError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from exc
+    run_import(
+        total=len(table.rows),
+        work=lambda session, progress: TabularImporter(
+            session=session,
+            municipality=target_municipality(session, municipality),
+            progress=progress,
+            geocoder=None if dry_run else build_geocoder(get_settings()),
+            admit=admit,
+        ).run(table),
+        dry_run=dry_run,
+        reviewer=reviewer,
+    )
+
+
+@import_cli.command("csv")
+def import_csv(
+    path: Annotated[
+        Path,
+        typer.Argument(help="CSV, één rij per voorziening (; of ,)", exists=True, dir_okay=False),
+    ],
+    municipality: MunicipalityOption = "uithoorn",
+    admit: AdmitOption = False,
+    reviewer: ReviewerOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Importeer voorzieningen uit een CSV-bestand (kolommen: zie 'import template' en
+    docs/import-export.md). Idempotent; een foute rij wordt gemeld en overgeslagen.
+
+    Exitcode 0: alles gelukt; 1: het bestand is niet te lezen of mist een verplichte kolom;
+    2: een of meer rijen overgeslagen (zie de lijst).
+    """
+    _import_table(
+        path,
+        sheet=None,
+        municipality=municipality,
+        admit=admit,
+        reviewer=reviewer,
+        dry_run=dry_run,
+    )
+
+
+@import_cli.command("excel")
+def import_excel(
+    path: Annotated[
+        Path, typer.Argument(help="Excel-bestand (.xlsx)", exists=True, dir_okay=False)
+    ],
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="Tabblad (standaard: het eerste)")
+    ] = None,
+    municipality: MunicipalityOption = "uithoorn",
+    admit: AdmitOption = False,
+    reviewer: ReviewerOption = None,
+    dry_run: DryRunOption = False,
+) -> None:
+    """Importeer voorzieningen uit een Excel-bestand (.xlsx), zelfde kolommen als CSV.
+
+    Exitcode 0: alles gelukt; 1: het bestand is niet te lezen of mist een verplichte kolom;
+    2: een of meer rijen overgeslagen (zie de lijst).
+    """
+    _import_table(
+        path,
+        sheet=sheet,
+        municipality=municipality,
+        admit=admit,
+        reviewer=reviewer,
+        dry_run=dry_run,
+    )
+
+
+@import_cli.command("template")
+def import_template(
+    path: Annotated[Path, typer.Argument(help="Doelbestand: .csv of .xlsx", dir_okay=False)],
+    municipality: MunicipalityOption = "uithoorn",
+) -> None:
+    """Maak een leeg importsjabloon: .csv (alleen de kopregel) of .xlsx (kopregel en een
+    tabblad 'Uitleg' met elke kolom, voorbeelden en de toegestane waarden)."""
+    from importers.base import ImportFileError, target_municipality
+    from importers.template import write_template
+
+    with _session() as session:
+        try:
+            write_template(
+                path, session=session, municipality=target_municipality(session, municipality)
+            )
+        except (ImportFileError, ValueError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=1) from exc
+    console.print(f"Sjabloon geschreven: {path}")
+
+
+@export_cli.command("csv")
+def export_csv(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Doelbestand, of - voor standaarduitvoer")
+    ] = "-",
+    municipality: Annotated[
+        str, typer.Option("--municipality", "-g", help="Gemeente (slug)")
+    ] = "uithoorn",
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--openbaar",
+            help="Alleen openbare voorzieningen en geen velden voor professionals "
+            "(zoals GET /api/v1/export/services.csv)",
+        ),
+    ] = False,
+) -> None:
+    """Exporteer voorzieningen als CSV met de kolommen van het importsjabloon (een
+    export die je weer importeert, verandert niets). Standaard: alle voorzieningen van de
+    gemeente, met de velden voor professionals."""
+    import sys
+
+    from app.export.service import iter_csv
+    from importers.base import ImportFileError, target_municipality
+
+    with _session() as session:
+        try:
+            found = target_municipality(session, municipality)
+        except ImportFileError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(code=1) from exc
+        chunks = iter_csv(session=session, municipality_id=found.id, public=public)
+        if output == "-":
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+            return
+        with Path(output).open("w", encoding="utf-8", newline="") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    console.print(f"Export geschreven: {output}")
+
+
 def _drain_quietly() -> None:
     """Send what the outbox holds; when the engine is down the changes wait in the outbox."""
     from app.indexing.service import DrainReport
