@@ -50,11 +50,13 @@ lint: install ## ruff format check, ruff lint, mypy strict, alembic check, ADR l
 		DATABASE_URL=sqlite:///$$tmp/check.db $(BIN)/alembic check; status=$$?; rm -rf $$tmp; exit $$status
 	@$(MAKE) --no-print-directory check-openapi spectral
 
-openapi: install ## Write the committed OpenAPI document (openapi/openapi.json)
+openapi: install ## Write the committed OpenAPI documents (openapi/openapi.json, openapi/hsds.json)
 	$(BIN)/python -m app.openapi_export openapi/openapi.json
+	$(BIN)/python -m app.openapi_export --app hsds openapi/hsds.json
 
-check-openapi: install ## Fail when openapi/openapi.json differs from the generated document
+check-openapi: install ## Fail when openapi/openapi.json or openapi/hsds.json differs from the code
 	$(BIN)/python -m app.openapi_export --check openapi/openapi.json
+	$(BIN)/python -m app.openapi_export --check --app hsds openapi/hsds.json
 
 spectral: ## Lint openapi/openapi.json with the Dutch API Design Rules (needs npx and ../shared)
 	@if [ -f $(SHARED)/standards/nl-api-design-rules/spectral.yml ]; then \

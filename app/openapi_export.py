@@ -1,4 +1,5 @@
-"""Write or check the committed OpenAPI document: ``python -m app.openapi_export [--check] PATH``."""
+"""Write or check a committed OpenAPI document:
+``python -m app.openapi_export [--check] [--app api|hsds] PATH`` (default: ``api``, /api/v1)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,20 @@ from app.core.config import Environment, Settings
 from app.main import create_api_v1
 
 
-def generate() -> dict[str, Any]:
+def generate(app: str = "api") -> dict[str, Any]:
     # Fixed settings: the committed document must not depend on the local environment.
     settings = Settings(environment=Environment.development, database_url="sqlite://")
     from app.core.db import build_engine
 
-    return create_api_v1(settings, build_engine("sqlite://")).openapi()
+    engine = build_engine("sqlite://")
+    if app == "hsds":
+        from app.hsds.api import create_hsds_app
+        from app.indexing.engine import SearchEngine
+
+        return create_hsds_app(
+            settings, engine, SearchEngine(settings=settings, engine=engine)
+        ).openapi()
+    return create_api_v1(settings, engine).openapi()
 
 
 def render(document: dict[str, Any]) -> str:
@@ -28,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("path", type=Path)
     parser.add_argument("--check", action="store_true", help="fail when the file is out of date")
+    parser.add_argument("--app", choices=("api", "hsds"), default="api", help="api: /api/v1")
     args = parser.parse_args(argv)
-    text = render(generate())
+    text = render(generate(args.app))
     if args.check:
         current = args.path.read_text(encoding="utf-8") if args.path.exists() else ""
         if current != text:
