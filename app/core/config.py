@@ -99,6 +99,26 @@ class Settings(BaseSettings):
     # Per client address per hour and per server process (in memory only, salted hash).
     feedback_max_per_client_per_hour: int = Field(default=20, gt=0)
     # --- end resident feedback ---
+    # --- web pages (app/web; docs/web.md) ---
+    # The pages read the public API: in-process by default, or another deployment's /api/v1.
+    web_api_url: str | None = None
+    web_municipality: str = "uithoorn"  # the gemeente whose wijken the filters offer
+    web_site_name: str = "Sociale kaart Uithoorn"
+    # Theming (NL Design System style tokens): colours as #rrggbb, logo as a URL or a path
+    # under /static/ (served locally: the pages load nothing from third parties).
+    web_primary_color: str = Field(default="#00587a", pattern=r"^#[0-9a-fA-F]{6}$")
+    web_primary_text_color: str = Field(default="#ffffff", pattern=r"^#[0-9a-fA-F]{6}$")
+    web_logo_url: str | None = None
+    # Sites that may show the embeddable widget in an iframe (CSP frame-ancestors); * = any.
+    web_widget_ancestors: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    # --- end web pages ---
+
+    @field_validator("web_widget_ancestors", mode="before")
+    @classmethod
+    def _split_ancestors(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("cors_write_origins", mode="before")
     @classmethod
