@@ -475,6 +475,42 @@ def export_csv(
     console.print(f"Export geschreven: {output}")
 
 
+@export_cli.command("hsds")
+def export_hsds(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Doelbestand, of - voor standaarduitvoer")
+    ] = "-",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="ndjson (één dienst per regel) of zip (CSV's)")
+    ] = "ndjson",
+) -> None:
+    """Exporteer alle openbare vermeldingen in Open Referral HSDS 3.0: ndjson (één volledige
+    dienst per regel) of een zip met de HSDS-tabellen als CSV plus datapackage.json."""
+    import sys
+
+    from app.hsds.export import iter_ndjson, write_zip
+
+    if fmt not in ("ndjson", "zip"):
+        console.print("[red]Kies --format ndjson of --format zip.[/red]")
+        raise typer.Exit(code=2)
+    with _session() as session:
+        if fmt == "zip":
+            if output == "-":
+                write_zip(session=session, target=sys.stdout.buffer)
+                return
+            with Path(output).open("wb") as binary:
+                counts = write_zip(session=session, target=binary)
+            console.print(", ".join(f"{name}: {n}" for name, n in counts.items()))
+        elif output == "-":
+            sys.stdout.writelines(iter_ndjson(session=session))
+            sys.stdout.flush()
+            return
+        else:
+            with Path(output).open("w", encoding="utf-8") as handle:
+                handle.writelines(iter_ndjson(session=session))
+    console.print(f"Export geschreven: {output}")
+
+
 def _drain_quietly() -> None:
     """Send what the outbox holds; when the engine is down the changes wait in the outbox."""
     from app.indexing.service import DrainReport
