@@ -37,7 +37,7 @@ class PublicApi:
         elif api is not None:
             self._client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=api),
-                base_url="http://api.internal/api/v1",
+                base_url="http://api.internal",  # the sub-app itself: paths without /api/v1
                 timeout=timeout_s,
             )
         else:  # pragma: no cover - a configuration error

@@ -97,7 +97,7 @@ async def results(request: Request) -> HTMLResponse:
         return error_page(request, error)
     labels = dict(zip(pages.TAXONOMIES, labels_list, strict=True))
     data: dict[str, Any] | None = None
-    status = 200
+    status = 400 if form.problems else 200
     if not form.problems:
         try:
             data = await _api(request).search(form.api_params(settings.web_municipality))
@@ -116,7 +116,7 @@ async def results(request: Request) -> HTMLResponse:
         "pages": pages.pagination(form, data["total"]) if data else [],
         "per_page": pages.PER_PAGE,
     }
-    return render(request, "results.html", context, status_code=status if form.problems else 200)
+    return render(request, "results.html", context, status_code=status)
 
 
 @router.get("/voorzieningen/{slug}", response_class=HTMLResponse)
