@@ -6,7 +6,6 @@ for anonymous visitors and nothing is loaded from third parties.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +88,14 @@ async def results(request: Request) -> HTMLResponse:
     )
     cache = _cache(request)
     try:
-        labels_list = await asyncio.gather(
-            *(cache.labels(taxonomy) for taxonomy, _a, _l in pages.TAXONOMIES.values())
-        )
+        # One after the other (cached for minutes): the API calls share nothing but time.
+        labels = {
+            name: await cache.labels(taxonomy)
+            for name, (taxonomy, _a, _l) in pages.TAXONOMIES.items()
+        }
         areas = await cache.areas(settings.web_municipality)
     except ApiError as error:
         return error_page(request, error)
-    labels = dict(zip(pages.TAXONOMIES, labels_list, strict=True))
     data: dict[str, Any] | None = None
     status = 400 if form.problems else 200
     if not form.problems:
