@@ -4,11 +4,12 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 SHARED ?= ../shared
 export DATABASE_URL ?= sqlite:///./var/sociale-kaart.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate demo test lint format openapi check-openapi spectral eval bench clean
+.PHONY: help install browser-deps run serve migrate demo test lint format openapi check-openapi spectral eval bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +40,19 @@ run: demo ## Install, migrate, load the demo data and serve http://127.0.0.1:800
 serve: install ## Serve without (re)loading the demo data
 	$(BIN)/sociale-kaart serve --host 127.0.0.1 --port 8000
 
-test: install ## Run the whole test suite (SQLite and PostgreSQL)
+browser-deps: $(NODE_STAMP) ## Chromium (Debian package) and axe-core (npm) for the browser tests
+	@if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing Debian's Chromium for the browser tests (apt-get install chromium)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null \
+		|| echo "Chromium could not be installed: the browser tests will be skipped (required with CI=true)"; \
+	fi
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+test: install browser-deps ## Run the whole test suite (SQLite and PostgreSQL, and the browser tests in Chromium)
 	$(BIN)/pytest
 
 lint: install ## ruff format check, ruff lint, mypy strict, alembic check, ADR lint of the OpenAPI document
@@ -73,5 +86,5 @@ format: install ## Format and auto-fix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-clean: ## Remove .venv, var/ and caches
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove .venv, node_modules, var/ and caches
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
