@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session, col, select
 
 from app.core.errors import FieldError, Unprocessable
@@ -83,6 +83,15 @@ def read(path: Path) -> list[HsdsRecord]:
 
 class _Hsds(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        """HSDS requires some strings (address.postal_code, state_province…): an empty one
+        means "not known" — for us, absent."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
+        return data
 
 
 class HPhone(_Hsds):
@@ -155,6 +164,7 @@ class HTerm(_Hsds):
 
 
 class HAttribute(_Hsds):
+    link_type: str | None = None
     taxonomy_term_id: uuid.UUID | None = None
     taxonomy_term: HTerm | None = None
     value: str | None = None
@@ -455,12 +465,9 @@ class HsdsImporter(Importer):
             (a for a in loc.addresses if a.address_type in (None, "physical")),
             loc.addresses[0] if loc.addresses else None,
         )
+        # Our own export names the wijk as a location attribute (docs/hsds.md).
         wijk = next(
-            (
-                a.taxonomy_term.name
-                for a in loc.attributes
-                if a.taxonomy_term is not None and a.taxonomy_term.taxonomy == "wijk"
-            ),
+            (a.value for a in loc.attributes if a.link_type == "neighbourhood" and a.value),
             None,
         )
         venue = Venue(

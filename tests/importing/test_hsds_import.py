@@ -228,3 +228,17 @@ def test_a_rejected_record_counts_nothing_it_had_written(db: Session) -> None:
     assert report.failed == 1
     assert ("organisatie", "nieuw") not in report.counts
     assert db.get(Organization, ORG_ID) is None
+
+
+def test_our_own_hsds_export_imports_back_onto_the_same_records(demo_db: Session) -> None:
+    """ndjson from ``export hsds`` (= GET /hsds/services?format=ndjson) is matched on the
+    HSDS ids: importing it into the database it came from changes nothing."""
+    from app.hsds.export import iter_ndjson
+
+    lines = list(iter_ndjson(session=demo_db))
+    assert len(lines) == 96
+    report = run(demo_db, [json.loads(line) for line in lines])
+    assert errors(report) == []
+    assert report.counts[("voorziening", "ongewijzigd")] == 96, report.counts
+    assert ("voorziening", "bijgewerkt") not in report.counts
+    assert ("voorziening", "nieuw") not in report.counts
