@@ -30,6 +30,7 @@ from app.core.db import build_engine
 from app.core.errors import install_error_handlers
 from app.core.middleware import BodySizeLimit, Cors, SecurityHeaders
 from app.core.openapi import API_VERSION, install_openapi
+from app.export.views import router as export_router
 from app.feedback.views import router as feedback_router
 from app.freshness.service import build_worker as build_freshness_worker
 from app.freshness.views import router as freshness_router
@@ -185,6 +186,7 @@ def create_api_v1(
         freshness_router,
         feedback_router,
         admission_router,
+        export_router,
     ):
         api.include_router(router)
     install_error_handlers(api)

@@ -20,7 +20,6 @@ import io
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -38,7 +37,6 @@ from app.export.service import (
     service_rows,
     unprotect,
 )
-from app.geo.geocoding import Geocoder
 from app.municipalities.models import Municipality
 from app.municipalities.service import find_neighbourhood_by_name, find_place_by_name
 from app.organizations.models import Organization, OrganizationKind
@@ -229,22 +227,9 @@ def split_list(cell: str) -> list[str]:
 class TabularImporter(Importer):
     """One spreadsheet (CSV or the sheet of an .xlsx file) into one municipality."""
 
-    def __init__(
-        self,
-        *,
-        session: Session,
-        municipality: Municipality,
-        progress: Callable[[int], None] | None = None,
-        geocoder: Geocoder | None = None,
-        admit: bool = False,
-    ) -> None:
-        super().__init__(
-            session=session,
-            municipality=municipality,
-            progress=progress,
-            geocoder=geocoder,
-            admit=admit,
-        )
+    def __init__(self, *, session: Session, municipality: Municipality, **options: Any) -> None:
+        """``options``: those of Importer (progress, geocoder, admit)."""
+        super().__init__(session=session, municipality=municipality, **options)
         self.index: dict[str, int] = {}  # canonical column → position in the row
         self.headers: dict[str, str] = {}  # canonical column → the file's header
         self._terms: dict[TaxonomyKey, dict[str, str]] = {}
@@ -702,6 +687,9 @@ class TabularImporter(Importer):
             for err in exc.errors():
                 column = self._column_of(err["loc"], group)
                 message = dutch_message(dict(err))
+                if err["type"] == "value_error" and "email address" in message:
+                    # email-validator explains in English (app/core/errors.py passes it on)
+                    message = "Dit is geen geldig e-mailadres."
                 problems.add(column, message, self.suggest(column, message))
 
     def _column_of(self, loc: Any, group: Group) -> str:

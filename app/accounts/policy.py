@@ -73,6 +73,9 @@ POLICY: dict[str, Rule] = {
     "listCosts": _rule(EVERYONE, Reach.everything, "taxonomie"),
     "listMunicipalities": _rule(EVERYONE, Reach.everything, "gemeenten"),
     "listNeighbourhoods": _rule(EVERYONE, Reach.everything, "wijken"),
+    "exportServicesCsv": _rule(
+        EVERYONE, Reach.everything, "open data: openbare voorzieningen als CSV"
+    ),
     # listings
     "createService": _rule(STAFF, Reach.municipality, "voorziening toevoegen"),
     "updateService": _rule(STAFF, Reach.municipality, "voorziening wijzigen"),

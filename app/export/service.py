@@ -91,10 +91,16 @@ def _service_areas(session: Session, service_ids: Sequence[uuid.UUID]) -> dict[u
     wijk_ids = {a.neighbourhood_id for rows in areas.values() for a in rows if a.neighbourhood_id}
     names: dict[uuid.UUID, str] = {}
     if place_ids:
-        names.update(session.exec(select(Place.id, Place.name).where(col(Place.id).in_(place_ids))))
+        names.update(
+            (row[0], row[1])
+            for row in session.exec(
+                select(Place.id, Place.name).where(col(Place.id).in_(place_ids))
+            )
+        )
     if wijk_ids:
         names.update(
-            session.exec(
+            (row[0], row[1])
+            for row in session.exec(
                 select(Neighbourhood.id, Neighbourhood.name).where(
                     col(Neighbourhood.id).in_(wijk_ids)
                 )
