@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -47,6 +46,7 @@ from app.organizations.views import router as organizations_router
 from app.search_api.views import router as search_router
 from app.services.views import router as services_router
 from app.taxonomy.views import router as taxonomy_router
+from app.web.views import install_web
 
 API_PREFIX = "/api/v1"
 
@@ -237,6 +237,7 @@ def create_app(
         try:
             yield
         finally:
+            await _app.state.web_api.aclose()
             freshness.stop()
             mail.stop()
             geo.stop()
@@ -254,12 +255,10 @@ def create_app(
     app.include_router(health_router)
     install_error_handlers(app)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/docs")
-
-    app.mount(API_PREFIX, create_api_v1(settings, engine, search, geo, mail))
+    api_v1 = create_api_v1(settings, engine, search, geo, mail)
+    app.mount(API_PREFIX, api_v1)
     app.mount(HSDS_PREFIX, create_hsds_app(settings, engine, search))  # Open Referral HSDS 3.0
+    install_web(app, api=api_v1, settings=settings)  # the pages at /, on the public API only
     # Outermost last: AccessLog > SecurityHeaders > BodySizeLimit > app (413s get both).
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(
