@@ -687,9 +687,6 @@ class TabularImporter(Importer):
             for err in exc.errors():
                 column = self._column_of(err["loc"], group)
                 message = dutch_message(dict(err))
-                if err["type"] == "value_error" and "email address" in message:
-                    # email-validator explains in English (app/core/errors.py passes it on)
-                    message = "Dit is geen geldig e-mailadres."
                 problems.add(column, message, self.suggest(column, message))
 
     def _column_of(self, loc: Any, group: Group) -> str:

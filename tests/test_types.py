@@ -61,3 +61,16 @@ def test_partial_dates(value: str) -> None:
 def test_invalid_partial_dates(value: str) -> None:
     with pytest.raises(PydanticCustomError):
         check_partial_date(value)
+
+
+def test_a_bad_email_is_explained_in_dutch() -> None:
+    from pydantic import TypeAdapter, ValidationError
+
+    from app.core.errors import dutch_message
+    from app.core.types import Email
+
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(Email).validate_python("geen-adres")
+    assert dutch_message(dict(caught.value.errors()[0])).startswith(
+        "Dit is geen geldig e-mailadres"
+    )

@@ -200,7 +200,10 @@ def dutch_message(error: dict[str, Any]) -> str:
     ctx = dict(error.get("ctx") or {})
     if error_type in {"value_error", "assertion_error"}:
         exc = ctx.get("error")
-        return str(exc) if exc is not None else str(error.get("msg", "Ongeldige waarde."))
+        text = str(exc) if exc is not None else str(error.get("msg", "Ongeldige waarde."))
+        if "not a valid email address" in text:  # pydantic's EmailStr speaks English
+            return "Dit is geen geldig e-mailadres (bijvoorbeeld naam@voorbeeld.nl)."
+        return text
     if template is None:
         if error_type and error_type == error.get("msg"):
             return "Ongeldige waarde."
