@@ -27,7 +27,7 @@ from app.audit.views import router as audit_router
 from app.core.config import Environment, Settings, get_settings
 from app.core.db import build_engine
 from app.core.errors import install_error_handlers
-from app.core.middleware import BodySizeLimit, Cors, SecurityHeaders
+from app.core.middleware import ApiVersionHeader, BodySizeLimit, Cors, SecurityHeaders
 from app.core.openapi import API_VERSION, install_openapi
 from app.export.views import router as export_router
 from app.feedback.views import router as feedback_router
@@ -74,26 +74,6 @@ TAGS = [
         "description": "Toelatingscriteria, stroomschema, aanmelden, toetsen en beoordelen.",
     },
 ]
-
-
-class ApiVersionHeader:
-    """Adds ``API-Version`` to every response (Dutch API Design Rules /core/version-header)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"api-version", API_VERSION.encode())]
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
 
 
 access_logger = logging.getLogger("sociale_kaart.access")

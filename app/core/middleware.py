@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.core.openapi import API_VERSION
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -313,3 +314,24 @@ class Cors:
             headers = self.refused_preflight
         await send({"type": "http.response.start", "status": 204, "headers": list(headers)})
         await send({"type": "http.response.body", "body": b""})
+
+
+class ApiVersionHeader:
+    """Adds ``API-Version`` to every response (Dutch API Design Rules /core/version-header)."""
+
+    def __init__(self, app: ASGIApp, *, version: str = API_VERSION) -> None:
+        self.app = app
+        self.version = version.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"api-version", self.version)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
-from app.core.middleware import Cors
+from app.core.middleware import ApiVersionHeader, Cors
 from app.core.openapi import API_VERSION, install_openapi
 from app.hsds.views import router
 from app.indexing.engine import SearchEngine
@@ -56,7 +56,6 @@ def create_hsds_app(settings: Settings, engine: Engine, search: SearchEngine) ->
     )
     # Read-only: every origin may read (GET/HEAD/OPTIONS get "*"); there are no writes.
     api.add_middleware(Cors, write_origins=())
-    from app.main import ApiVersionHeader  # app.main mounts this app (import cycle)
 
     api.add_middleware(ApiVersionHeader)
     return api
