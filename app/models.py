@@ -17,10 +17,12 @@ from app.contacts.models import Contact, Phone
 from app.feedback.models import ServiceFeedback
 from app.geo.models import GeocodeCache, GeocodeJob, PostcodeCentroid
 from app.indexing.models import SearchOutbox
+from app.insights.models import SearchTally, ZeroResultQuery
 from app.locations.models import Address, Location
 from app.municipalities.models import Municipality, Neighbourhood, Place
 from app.notifications.models import Notification
 from app.organizations.models import Organization, OrganizationIdentifier
+from app.referrals.models import Referral, ReferralEvent
 from app.schedules.models import Schedule
 from app.services.models import Service as Service
 from app.services.models import ServiceArea, ServiceAtLocation, ServiceSource, ServiceTerm
@@ -48,9 +50,12 @@ __all__ = [
     "Phone",
     "Place",
     "PostcodeCentroid",
+    "Referral",
+    "ReferralEvent",
     "RefreshToken",
     "Schedule",
     "SearchOutbox",
+    "SearchTally",
     "Service",
     "ServiceArea",
     "ServiceAtLocation",
@@ -62,4 +67,5 @@ __all__ = [
     "TaxonomyTerm",
     "UserAccount",
     "UserMunicipality",
+    "ZeroResultQuery",
 ]

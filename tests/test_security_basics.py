@@ -55,11 +55,15 @@ def app_client(engine: Engine, **overrides: Any) -> Iterator[TestClient]:
         yield client
 
 
+FIELD_KEY = "q0eFXo0o7Jm0Y8m8Jtq7A6QnAqk5m1t9mK2b3yQw4xE="  # a valid Fernet key (tests only)
+
+
 def production_settings(**extra: Any) -> Settings:
     return Settings(
         environment=Environment.production,
         admin_api_key=ADMIN_KEY,
         secret_key=SECRET_KEY,
+        field_encryption_keys=FIELD_KEY,
         **extra,
     )
 

@@ -24,7 +24,12 @@ def test_development_accepts_the_placeholder() -> None:
 
 def test_production_with_a_real_key() -> None:
     key = "k" * 40
-    settings = Settings(environment=Environment.production, admin_api_key=key, secret_key="s" * 40)
+    settings = Settings(
+        environment=Environment.production,
+        admin_api_key=key,
+        secret_key="s" * 40,
+        field_encryption_keys="q0eFXo0o7Jm0Y8m8Jtq7A6QnAqk5m1t9mK2b3yQw4xE=",
+    )
     assert settings.admin_api_key.get_secret_value() == key
     assert key not in repr(settings)  # secrets are not printed
 

@@ -53,7 +53,20 @@ NOT_AUDITED: frozenset[str] = frozenset(
 )
 # Their values never enter the trail: a change shows as "***". ``message``: residents' free
 # text (service_feedback) may hold personal data; the append-only trail must not keep it.
-SECRET_COLUMNS: frozenset[str] = frozenset({"password_hash", "token_hash", "key_hash", "message"})
+SECRET_COLUMNS: frozenset[str] = frozenset(
+    {
+        "password_hash",
+        "token_hash",
+        "key_hash",
+        "message",
+        # Referral personal data (encrypted, erased after retention): never copied to audit.
+        "note_enc",
+        "contact_name_enc",
+        "contact_phone_enc",
+        "contact_email_enc",
+        "outcome_enc",
+    }
+)
 MASK = "***"
 # A change of only these is bookkeeping, not an event (``last_used_at`` changes on every
 # request with an API key, ``last_login_at`` on every login).

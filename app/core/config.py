@@ -8,6 +8,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Self
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -99,6 +100,17 @@ class Settings(BaseSettings):
     # Per client address per hour and per server process (in memory only, salted hash).
     feedback_max_per_client_per_hour: int = Field(default=20, gt=0)
     # --- end resident feedback ---
+    # --- referrals (app/referrals; docs/privacy.md) ---
+    # Fernet keys (urlsafe base64, 32 bytes), comma-separated: the first encrypts, all decrypt
+    # (key rotation: put the new key first, run `sociale-kaart referrals rotate-key`, then drop
+    # the old one). Required in production; in development and test derived from SECRET_KEY.
+    field_encryption_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, repr=False
+    )
+    # Personal data of a closed referral is erased this many days after closure.
+    referral_retention_days: int = Field(default=90, ge=1, le=3650)
+    referral_purge_interval_s: float = Field(default=3600.0, ge=0)
+    # --- end referrals ---
     # --- web pages (app/web; docs/web.md) ---
     # The pages read the public API: in-process by default, or another deployment's /api/v1.
     web_api_url: str | None = None
@@ -112,6 +124,26 @@ class Settings(BaseSettings):
     # Sites that may show the embeddable widget in an iframe (CSP frame-ancestors); * = any.
     web_widget_ancestors: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     # --- end web pages ---
+
+    @field_validator("field_encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("field_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for number, key in enumerate(value, start=1):
+            try:
+                Fernet(key.get_secret_value().encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raise ValueError(
+                    f"FIELD_ENCRYPTION_KEYS: key {number} is not a Fernet key "
+                    "(32 bytes, urlsafe base64)"
+                ) from None
+        return value
 
     @field_validator("web_widget_ancestors", mode="before")
     @classmethod
@@ -162,6 +194,11 @@ class Settings(BaseSettings):
             )
         elif self.environment in SECRET_KEY_REQUIRED_IN and secret == key:
             problems.append("SECRET_KEY must differ from ADMIN_API_KEY")
+        if self.environment is Environment.production and not self.field_encryption_keys:
+            problems.append(
+                "FIELD_ENCRYPTION_KEYS must be set in production (generate one with: python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            )
         if self.search_backend is SearchBackendName.meilisearch and not self.meili_url:
             problems.append("SEARCH_BACKEND=meilisearch requires MEILI_URL")
         if problems:
