@@ -9,11 +9,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, NamedTuple
+from urllib.parse import urlencode, urlsplit
 
 from markupsafe import Markup, escape
 
+from app.feedback.models import FeedbackCategory
 from app.web.client import PublicApi, QueryValue
 
 PER_PAGE = 10
@@ -28,6 +29,26 @@ TAXONOMIES = {
     "kosten": ("costs", "cost", "Kosten"),
     "toegang": ("access-routes", "access", "Hoe kom je erbij"),
 }
+
+
+# Professional mode: quick filters (``snel``) on what the search API filters, and the views.
+class QuickFilter(NamedTuple):
+    api_name: str  # the search API's parameter
+    slugs: tuple[str, ...]  # its values that pass
+    chip: str  # short, on the chip that removes it
+    label: str  # the checkbox's label
+
+
+QUICK_FILTERS = {
+    "zonder-verwijzing": QuickFilter(
+        "access",
+        ("vrij-toegankelijk", "aanmelden"),
+        "Zonder verwijzing",
+        "Zonder verwijzing of indicatie (zo binnenlopen of zelf aanmelden)",
+    ),
+    "gratis": QuickFilter("cost", ("gratis",), "Gratis", "Alleen gratis"),
+}
+VIEWS = ("lijst", "compact")
 
 
 class TermCache:
@@ -75,6 +96,8 @@ class SearchForm:
     radius_km: float | None = None
     sort: str = "relevantie"
     page: int = 1
+    quick: list[str] = field(default_factory=list)  # QUICK_FILTERS keys
+    view: str = "lijst"
     problems: list[str] = field(default_factory=list)
 
     @classmethod
@@ -101,6 +124,17 @@ class SearchForm:
         form.sort = sort if sort in SORTS else ("afstand" if form.postcode else "relevantie")
         page = one("pagina")
         form.page = int(page) if page.isdigit() and 0 < int(page) <= 1000 else 1
+        form.quick = [q for q in QUICK_FILTERS if q in query.get("snel", [])]
+        for quick in form.quick:
+            api_name, slugs, chip, _label = QUICK_FILTERS[quick]
+            page_name = next(n for n, (_t, a, _l) in TAXONOMIES.items() if a == api_name)
+            chosen = form.terms.get(page_name, [])
+            if chosen and not set(chosen) & set(slugs):
+                form.problems.append(
+                    f"Het filter '{chip}' past niet bij wat u koos bij "
+                    f"'{TAXONOMIES[page_name][2]}'. Haal een van de twee weg."
+                )
+        form.view = one("weergave") if one("weergave") in VIEWS else "lijst"
         return form
 
     @property
@@ -119,6 +153,12 @@ class SearchForm:
         }
         for name, (_taxonomy, api_name, _label) in TAXONOMIES.items():
             params[api_name] = self.terms.get(name, [])
+        for quick in self.quick:
+            api_name, slugs, _chip, _label = QUICK_FILTERS[quick]
+            chosen = params[api_name]
+            assert isinstance(chosen, list)
+            # Within the terms already chosen (from_query refused an empty overlap).
+            params[api_name] = [s for s in chosen if s in slugs] if chosen else list(slugs)
         kind, _, slug = self.area.partition(":")
         if kind == "kern" and slug:
             params["place"] = slug
@@ -142,6 +182,8 @@ class SearchForm:
             "afstand": self.radius_km,
             "sorteer": self.sort if self.sort != "relevantie" else None,
             "pagina": self.page if self.page > 1 else None,
+            "snel": list(self.quick),
+            "weergave": self.view if self.view != "lijst" else None,
         }
         values.update(changes)
         items: list[tuple[str, str]] = []
@@ -278,3 +320,72 @@ def schedule_text(schedule: Mapping[str, Any]) -> str:
     if opens and closes:
         parts.append(f"{opens[:5]} tot {closes[:5]} uur".replace(":", "."))
     return " ".join(parts).capitalize() or "Tijden: zie de website of bel"
+
+
+# --- professional mode, forms and accounts ------------------------------------------------------
+
+ROLE_LABELS = {
+    "professional": "professional",
+    "provider": "aanbieder",
+    "editor": "redactie",
+    "admin": "beheerder",
+}
+FEEDBACK_LABELS: dict[str, tuple[str, str]] = {
+    FeedbackCategory.contact: (
+        "Contactgegevens",
+        "Het telefoonnummer, e-mailadres, de website of het adres klopt niet.",
+    ),
+    FeedbackCategory.times: ("Tijden", "De openingstijden of de data kloppen niet."),
+    FeedbackCategory.description: (
+        "Beschrijving",
+        "De uitleg over wat het is of voor wie, klopt niet of is niet duidelijk.",
+    ),
+    FeedbackCategory.gone: ("Bestaat niet meer", "Deze hulp of activiteit is er niet meer."),
+    FeedbackCategory.other: ("Iets anders", "Vertel hieronder wat er niet klopt."),
+}
+
+
+def first_phone(owner: Mapping[str, Any]) -> str | None:
+    """The first phone number of a service, location or organisation (API shape)."""
+    phones = owner.get("phones") or []
+    return str(phones[0]["number"]) if phones else None
+
+
+def service_phone(service: Mapping[str, Any]) -> tuple[str, bool] | None:
+    """(number, professionals only) for a listing: the direct line for professionals when
+    the API gave it, else the listing's own number, else its first location's."""
+    direct = (service.get("professional") or {}).get("professional_phone")
+    if direct:
+        return str(direct), True
+    for owner in (service, *(service.get("locations") or [])):
+        number = first_phone(owner)
+        if number:
+            return number, False
+    return None
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """``value`` when it is a path on this site (``/zoeken?q=x``), else ``default``: a login
+    link's ``volgende`` can never send someone to another website."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in value):
+        return default
+    return value
+
+
+@dataclass
+class FormState:
+    """A submitted form as the page shows it again: values and Dutch errors per field."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # field name -> message
+    problem: str = ""  # about the whole form (no single field)
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, message)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.problem)
