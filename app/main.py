@@ -43,6 +43,7 @@ from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
 from app.notifications.service import NotificationSender
 from app.organizations.views import router as organizations_router
+from app.referrals.views import router as referrals_router
 from app.search_api.views import router as search_router
 from app.services.views import router as services_router
 from app.taxonomy.views import router as taxonomy_router
@@ -67,6 +68,10 @@ TAGS = [
     {"name": "Taxonomie", "description": "Thema's, doelgroepen, toegang en kosten."},
     {"name": "Gebieden", "description": "Gemeenten, kernen en wijken."},
     {"name": "Accounts", "description": "Inloggen, uitnodigingen, accounts en API-sleutels."},
+    {
+        "name": "Verwijzingen",
+        "description": "Welzijn op Recept en warme overdracht (professionals en aanbieders).",
+    },
     {"name": "Audit", "description": "Wie wijzigde wat en wanneer (redactie, beheer)."},
     {"name": "Meldingen", "description": "Klopt er iets niet? Meldingen van inwoners (redactie)."},
     {
@@ -167,6 +172,7 @@ def create_api_v1(
         feedback_router,
         admission_router,
         export_router,
+        referrals_router,
     ):
         api.include_router(router)
     install_error_handlers(api)

@@ -131,6 +131,28 @@ POLICY: dict[str, Rule] = {
     "createFeedback": _rule(EVERYONE, Reach.everything, "klopt er iets niet? (inwoners, anoniem)"),
     "listFeedback": _rule(STAFF, Reach.municipality, "meldingen van inwoners"),
     "updateFeedback": _rule(STAFF, Reach.municipality, "melding afhandelen"),
+    # referrals (verwijzingen): professionals send, providers receive (their own organisations)
+    "createReferral": _rule(
+        frozenset({Role.professional}), Reach.self, "verwijzen (warm of recept)"
+    ),
+    "listReferrals": _rule(
+        frozenset({Role.professional, Role.provider}),
+        Reach.organization,
+        "eigen verwijzingen (professional) of binnengekomen verwijzingen (aanbieder)",
+    ),
+    "getReferral": _rule(
+        frozenset({Role.professional, Role.provider}),
+        Reach.organization,
+        "één verwijzing; persoonsgegevens alleen voor verwijzer en ontvangende organisatie",
+    ),
+    "updateReferralStatus": _rule(
+        frozenset({Role.provider}), Reach.organization, "status en uitkomst van een verwijzing"
+    ),
+    "redeemReferralCode": _rule(
+        frozenset({Role.provider}),
+        Reach.organization,
+        "recept met referentiecode als gebruikt melden",
+    ),
 }
 
 
