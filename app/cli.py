@@ -830,6 +830,42 @@ def admission_load_criteria(
 # --- end admission -------------------------------------------------------------------------------
 
 
+referrals_cli = typer.Typer(
+    help="Verwijzingen: persoonsgegevens wissen na de bewaartermijn, sleutel vervangen.",
+    no_args_is_help=True,
+)
+cli.add_typer(referrals_cli, name="referrals")
+
+
+@referrals_cli.command("purge")
+def referrals_purge() -> None:
+    """Wis de persoonsgegevens van verwijzingen die langer dan REFERRAL_RETENTION_DAYS zijn
+    afgesloten (de server doet dit ook zelf, elk uur). De tellingen blijven."""
+    from app.core.models import utcnow
+    from app.referrals.service import purge_personal_data
+
+    settings = get_settings()
+    with _session() as session:
+        report = purge_personal_data(session=session, settings=settings, now=utcnow())
+        session.commit()
+    console.print(
+        f"Persoonsgegevens gewist van {report.erased} verwijzing(en) "
+        f"(afgesloten > {settings.referral_retention_days} dagen geleden)."
+    )
+
+
+@referrals_cli.command("rotate-key")
+def referrals_rotate_key() -> None:
+    """Versleutel alle opgeslagen persoonsgegevens opnieuw met de eerste sleutel uit
+    FIELD_ENCRYPTION_KEYS (daarna kan de oude sleutel weg; zie docs/privacy.md)."""
+    from app.referrals.service import rotate_key
+
+    with _session() as session:
+        changed = rotate_key(session=session, settings=get_settings())
+        session.commit()
+    console.print(f"{changed} verwijzing(en) opnieuw versleuteld met de nieuwste sleutel.")
+
+
 @cli.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Adres")] = "127.0.0.1",

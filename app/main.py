@@ -43,6 +43,7 @@ from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
 from app.notifications.service import NotificationSender
 from app.organizations.views import router as organizations_router
+from app.referrals.service import build_purge_worker
 from app.referrals.views import router as referrals_router
 from app.search_api.views import router as search_router
 from app.services.views import router as services_router
@@ -213,6 +214,9 @@ def create_app(
         settings, engine, [lambda session: sync_search(session, search), mail.after_commit]
     )
 
+    # Referrals (app/referrals): personal data is erased after the retention period.
+    purge = build_purge_worker(settings, engine)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if background_sync:
@@ -220,9 +224,11 @@ def create_app(
             geo.start()
             mail.start()
             freshness.start()
+            purge.start()
         try:
             yield
         finally:
+            purge.stop()
             await _app.state.web_api.aclose()
             freshness.stop()
             mail.stop()

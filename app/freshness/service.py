@@ -26,7 +26,6 @@ processes only one runs at a time (the others skip that round).
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -43,6 +42,7 @@ from app.accounts.principal import principal_of
 from app.audit.models import AuditEvent
 from app.core.config import Settings
 from app.core.models import AdmissionStatus, utcnow
+from app.core.periodic import AfterCommit, PeriodicWorker, SessionFactory
 from app.core.visibility import service_is_public
 from app.indexing.service import enqueue
 from app.municipalities.models import Municipality
@@ -70,9 +70,6 @@ MONTHS = (
     "november",
     "december",
 )
-
-SessionFactory = Callable[[], Session]
-AfterCommit = Callable[[Session], None]
 
 
 def _local_zone() -> tzinfo:
@@ -345,7 +342,7 @@ def confirm(
 # --- the server's job ---------------------------------------------------------------------------
 
 
-class FreshnessWorker:
+class FreshnessWorker(PeriodicWorker[FreshnessReport]):
     """Runs ``run`` every ``FRESHNESS_INTERVAL_S`` in a daemon thread (the first time a minute
     after start-up); after each commit the hooks send the search and mail outboxes."""
 
@@ -358,43 +355,15 @@ class FreshnessWorker:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.settings = settings
-        self.sessions = sessions
-        self.after_commit = list(after_commit)
-        self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def run_once(self) -> FreshnessReport:
-        with self.sessions() as session:
-            report = run(session=session, settings=self.settings, now=self.clock())
-            session.commit()
-            for hook in self.after_commit:
-                try:
-                    hook(session)
-                except Exception:
-                    logger.exception("after-commit hook of the freshness run failed")
-        return report
-
-    def start(self) -> None:
-        if self._thread is None and self.settings.freshness_interval_s > 0:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._loop, name="freshness", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def _loop(self) -> None:
-        wait = min(FIRST_RUN_DELAY_S, self.settings.freshness_interval_s)
-        while not self._stop.wait(wait):
-            wait = self.settings.freshness_interval_s
-            try:
-                self.run_once()
-            except Exception:  # e.g. an edit won the race (StaleDataError): next round
-                logger.exception("freshness run failed; it runs again in %.0f s", wait)
+        super().__init__(
+            name="freshness",
+            job=lambda session, now: run(session=session, settings=settings, now=now),
+            interval_s=settings.freshness_interval_s,
+            sessions=sessions,
+            after_commit=after_commit,
+            clock=clock,
+            first_delay_s=FIRST_RUN_DELAY_S,
+        )
 
 
 def build_worker(

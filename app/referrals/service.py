@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Role, UserAccount
@@ -25,6 +26,7 @@ from app.core.config import Settings
 from app.core.crypto import DecryptionError, FieldCipher, cipher_for
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from app.core.models import utcnow
+from app.core.periodic import PeriodicWorker
 from app.core.schemas import Ref, TermRef
 from app.core.visibility import service_is_public
 from app.municipalities.models import Municipality
@@ -510,3 +512,13 @@ def rotate_key(*, session: Session, settings: Settings) -> int:
             changed += 1
     session.flush()
     return changed
+
+
+def build_purge_worker(settings: Settings, engine: Engine) -> PeriodicWorker[PurgeReport]:
+    """Erases personal data past its retention every ``REFERRAL_PURGE_INTERVAL_S``."""
+    return PeriodicWorker(
+        name="referral-purge",
+        job=lambda session, now: purge_personal_data(session=session, settings=settings, now=now),
+        interval_s=settings.referral_purge_interval_s,
+        sessions=lambda: Session(engine, expire_on_commit=False),
+    )

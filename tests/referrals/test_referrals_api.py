@@ -291,3 +291,56 @@ def test_only_professionals_refer(demo_client: TestClient, people: dict[str, Hea
         == 403
     )
     assert demo_client.post("/api/v1/referrals", json=WARM).status_code == 401
+
+
+def test_cli_purge_and_key_rotation(run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    from app.core.config import get_settings
+    from app.core.crypto import FieldCipher
+    from app.core.db import build_engine
+
+    old = Fernet.generate_key().decode()
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", old)
+    get_settings.cache_clear()
+    assert run_cli("municipality", "load", "app/municipalities/data/uithoorn.yaml").exit_code == 0
+    engine = build_engine(get_settings().database_url)
+    cipher = FieldCipher([old.encode()])
+    with Session(engine) as session:
+        uithoorn = session.exec(select(Municipality)).one()
+        row = Referral(
+            municipality_id=uithoorn.id,
+            service_name="Financieel Café",
+            referrer_kind="huisarts",
+            mode="warm",
+            reference_code="WR-TEST-0001",
+            month=utcnow().date().replace(day=1),
+            contact_name_enc=cipher.encrypt("Jan Jansen"),
+            consent_at=utcnow(),
+        )
+        session.add(row)
+        session.commit()
+        rid = row.id
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("FIELD_ENCRYPTION_KEYS", f"{new},{old}")
+    get_settings.cache_clear()
+    rotated = run_cli("referrals", "rotate-key")
+    assert rotated.exit_code == 0, rotated.output
+    assert "1 verwijzing" in rotated.output
+    with Session(engine) as session:
+        stored = session.get(Referral, rid)
+        assert stored is not None
+        assert FieldCipher([new.encode()]).decrypt(stored.contact_name_enc) == "Jan Jansen"
+        stored.status = "afgerond"
+        stored.closed_at = utcnow() - timedelta(days=400)
+        session.add(stored)
+        session.commit()
+    purged = run_cli("referrals", "purge")
+    assert purged.exit_code == 0, purged.output
+    assert "1 verwijzing" in purged.output
+    with Session(engine) as session:
+        stored = session.get(Referral, rid)
+        assert stored is not None
+        assert stored.contact_name_enc is None
+        assert stored.erased_at is not None
+    get_settings.cache_clear()
