@@ -172,6 +172,8 @@ def test_without_javascript_search_filter_and_detail(browser: Browser, live_serv
     context = browser.new_context(base_url=live_server, java_script_enabled=False)
     try:
         page = context.new_page()
+        page.goto("/")
+        assert page.locator("datalist").count() == 0  # app.js (search suggestions) did not run
         _search_from_home(page, "geldzorgen")
         _assert_money_help_on_top(page)
         before = _count(page)
@@ -179,14 +181,11 @@ def test_without_javascript_search_filter_and_detail(browser: Browser, live_serv
         page.get_by_label("Leeftijd (jaar)").fill("70")
         with page.expect_navigation():
             page.get_by_role("button", name="Filters toepassen").click()
-        assert _count(page) < before
+        assert 0 < _count(page) < before
         expect(page.get_by_role("list", name="Gekozen filters").get_by_role("link")).to_have_count(
             2
         )
         results_url = page.url
-        if _count(page) == 0:  # nothing in De Kwakel for 70: open a result without filters
-            page.goto("/zoeken?q=geldzorgen")
-            results_url = page.url
         with page.expect_navigation():
             page.locator(RESULT_LINKS).first.click()
         assert urlsplit(page.url).path.startswith("/voorzieningen/")
