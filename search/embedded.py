@@ -28,6 +28,7 @@ import json
 import logging
 import math
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from rapidfuzz.distance import OSA
 
 from search.analysis import Analyzer, QueryWord, fold, stem, tokenize
 from search.backend import Document, SearchBackend
+from search.caches import CacheStats, IndexCaches, Tag, dict_bytes
 from search.columns import CHANGE_LOG_VERSIONS, Codes, Columns, Floats, Ids, Mask, rowids_from
 from search.highlight import mark_words
 from search.settings import (
@@ -67,6 +69,8 @@ POSITIONS = 10_000  # positions per attribute in a term's rank code
 INDEX_FORMAT = "4"  # bump when the tables change; an index of another format starts empty
 COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
+MATCHES_CACHE_BYTES = 48 * 1024 * 1024  # FTS5 expression -> matching rowids, per process
+RANKINGS_CACHE_BYTES = 32 * 1024 * 1024  # rowid -> parsed ranking data, per process
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
 
 
@@ -170,8 +174,20 @@ class _Vocabulary:
 class EmbeddedBackend(SearchBackend):
     name = "embedded"
 
-    def __init__(self, *, path: Path | str, analyzer: Analyzer | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path | str,
+        analyzer: Analyzer | None = None,
+        matches_cache_bytes: int = MATCHES_CACHE_BYTES,
+        rankings_cache_bytes: int = RANKINGS_CACHE_BYTES,
+    ) -> None:
         self.path = Path(path)
+        # exact caches, keyed by the index version they were computed at (search/caches.py)
+        self._matches: IndexCaches[str, Ids] = IndexCaches(matches_cache_bytes, _array_bytes)
+        self._rankings: IndexCaches[int, _Ranking] = IndexCaches(
+            rankings_cache_bytes, _ranking_bytes
+        )
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
         self._local = threading.local()
@@ -481,7 +497,8 @@ class EmbeddedBackend(SearchBackend):
         """Load the in-memory columns and vocabulary (about 2 s at 100,000 documents)."""
         with self._connect() as conn:
             self._settings(conn)
-            self._state(conn, self._generation(conn))
+            g = self._generation(conn)
+            self._state(conn, g, self._version(conn))
 
     def stats(self) -> IndexStats:
         with self._connect() as conn:
@@ -489,9 +506,11 @@ class EmbeddedBackend(SearchBackend):
             (n,) = conn.execute(f"SELECT COUNT(*) FROM docs_{g}").fetchone()
         return IndexStats(documents=int(n))
 
-    def _state(self, conn: sqlite3.Connection, g: int) -> _State:
-        """Columns and vocabulary at the index's current version (refreshed incrementally)."""
-        version = int(self._meta(conn, "version", "0") or 0)
+    def _version(self, conn: sqlite3.Connection) -> int:
+        return int(self._meta(conn, "version", "0") or 0)
+
+    def _state(self, conn: sqlite3.Connection, g: int, version: int) -> _State:
+        """Columns and vocabulary at the index's ``version`` (refreshed incrementally)."""
         state = self._state_cache
         if state is not None and state.columns.generation == g and state.columns.version == version:
             return state
@@ -499,7 +518,7 @@ class EmbeddedBackend(SearchBackend):
             state = self._state_cache
             if state is None or state.columns.generation != g:
                 state = self._load_state(conn, g, version)
-            elif state.columns.version != version:
+            elif state.columns.version < version:  # never back to an older snapshot's version
                 columns = state.columns.refresh(conn, g, version)
                 if columns.version == version and columns is not state.columns:
                     vocabulary = self._refreshed_vocabulary(conn, g, state, columns)
@@ -590,35 +609,65 @@ class EmbeddedBackend(SearchBackend):
     def search(self, query: SearchQuery) -> SearchResult:
         with self._connect() as conn:
             g = self._generation(conn)
-            self._settings(conn)
-            state = self._state(conn, g)
-            columns = state.columns
-            mask = columns.mask(query.filter)
-            distances: Floats | None = None
-            if query.geo_radius is not None:
-                mask, distances = columns.within(mask, query.geo_radius)
-            elif query.point is not None:
-                distances = np.full(columns.size, np.nan)
-                everything = np.flatnonzero(columns.alive)
-                distances[everything] = columns.distances(
-                    everything, query.point.lat, query.point.lng
-                )
-            words = [
-                w for w in self.analyzer.query(query.text) if w.original not in self._stop_words
-            ] or (self.analyzer.query(query.text))
-            if words:
-                return self._text_search(conn, g, state, query, words, mask, distances)
-            return self._browse(conn, g, columns, query, mask, distances)
+            # One read transaction: the version, the change log, FTS5 and the rows all come
+            # from the same snapshot, so what the caches keep under a version is that version.
+            conn.execute("BEGIN")
+            try:
+                return self._search(conn, g, query)
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("COMMIT")
+
+    def _search(self, conn: sqlite3.Connection, g: int, query: SearchQuery) -> SearchResult:
+        self._settings(conn)
+        version = self._version(conn)
+        tag = (g, version)
+        self._matches.advance(tag)
+        self._rankings.advance(tag)
+        state = self._state(conn, g, version)
+        columns = state.columns
+        mask = columns.mask(query.filter)
+        distances: Floats | None = None
+        if query.geo_radius is not None:
+            mask, distances = columns.within(mask, query.geo_radius)
+        elif query.point is not None:
+            distances = np.full(columns.size, np.nan)
+            everything = np.flatnonzero(columns.alive)
+            distances[everything] = columns.distances(everything, query.point.lat, query.point.lng)
+        words = [
+            w for w in self.analyzer.query(query.text) if w.original not in self._stop_words
+        ] or (self.analyzer.query(query.text))
+        if words:
+            return self._text_search(conn, tag, state, query, words, mask, distances)
+        return self._browse(conn, g, columns, query, mask, distances)
+
+    def clear_caches(self) -> None:
+        """Empty the matches and rankings caches (benchmarks: the cold case)."""
+        self._matches.clear()
+        self._rankings.clear()
+
+    def cache_stats(self) -> dict[str, CacheStats]:
+        return {"matches": self._matches.lru.stats(), "rankings": self._rankings.lru.stats()}
+
+    def reset_cache_counters(self) -> None:
+        self._matches.lru.reset_counters()
+        self._rankings.lru.reset_counters()
 
     # searching -----------------------------------------------------------------------------
 
-    @staticmethod
-    def _matching(conn: sqlite3.Connection, g: int, expression: str, mask: Mask, size: int) -> Ids:
+    def _matching(
+        self, conn: sqlite3.Connection, tag: Tag, expression: str, mask: Mask, size: int
+    ) -> Ids:
         """Rowids (ascending) that match the FTS5 expression and pass the mask."""
-        (found,) = conn.execute(
-            f"SELECT group_concat(rowid) FROM fts_{g} WHERE fts_{g} MATCH ?", (expression,)
-        ).fetchone()
-        ids = rowids_from(found)
+        ids = self._matches.get(tag, expression)
+        if ids is None:
+            g = tag[0]
+            (found,) = conn.execute(
+                f"SELECT group_concat(rowid) FROM fts_{g} WHERE fts_{g} MATCH ?", (expression,)
+            ).fetchone()
+            ids = rowids_from(found)
+            ids.setflags(write=False)  # shared by every search that finds it in the cache
+            self._matches.put(tag, expression, ids)
         ids = ids[ids < size]  # written after this search's snapshot of the columns
         return ids[mask[ids]]
 
@@ -634,7 +683,7 @@ class EmbeddedBackend(SearchBackend):
     def _text_search(
         self,
         conn: sqlite3.Connection,
-        g: int,
+        tag: Tag,
         state: _State,
         query: SearchQuery,
         words: list[QueryWord],
@@ -642,6 +691,7 @@ class EmbeddedBackend(SearchBackend):
         distances: Floats | None,
     ) -> SearchResult:
         columns = state.columns
+        g = tag[0]
         matches = self._word_matches(words, state.vocabulary)
         wanted = min(query.page * query.per_page, MAX_TOTAL_HITS)
         cap = max(CANDIDATE_CAP, wanted)
@@ -651,13 +701,13 @@ class EmbeddedBackend(SearchBackend):
         for level in range(len(matches), 0, -1):  # matching strategy "last"
             used = matches[:level]
             expression = " AND ".join(m.fts() for m in used)
-            loosest = self._matching(conn, g, expression, mask, columns.size)
+            loosest = self._matching(conn, tag, expression, mask, columns.size)
             fresh = loosest[~seen[loosest]]
             if fresh.size > cap:
                 # Too many to rank them all: documents whose name matches first (the attribute
                 # rule ranks them first), then the others, each by a cheap proxy.
                 named = self._matching(
-                    conn, g, f"name_terms : ({expression})", mask & ~seen, columns.size
+                    conn, tag, f"name_terms : ({expression})", mask & ~seen, columns.size
                 )
                 candidates = self._pick(named, columns.name_words, cap)
                 if candidates.size + len(ranked) < wanted:
@@ -670,10 +720,8 @@ class EmbeddedBackend(SearchBackend):
             else:
                 candidates = fresh
             seen[candidates] = True
-            for rowid, terms_json in self._rows(conn, g, "terms", candidates):
+            for rowid, (codes, name_words) in self._rankings_of(conn, tag, candidates):
                 distance = _distance(distances, rowid)
-                stored = json.loads(terms_json)
-                codes: dict[str, int] = stored["c"]
                 typos = attribute = position = 0
                 for m in used:
                     found = m.rank(codes)
@@ -683,7 +731,7 @@ class EmbeddedBackend(SearchBackend):
                     typos += found[0]
                     attribute += found[1] // POSITIONS
                     position += found[1] % POSITIONS
-                exact = sum(1 for m in used if m.word.original in stored["n"])
+                exact = sum(1 for m in used if m.word.original in name_words)
                 name_sort, doc_id = columns.names.get(rowid, ("", ""))
                 if query.sort is SortOrder.name:
                     sort_key: Any = (name_sort, doc_id)
@@ -729,6 +777,32 @@ class EmbeddedBackend(SearchBackend):
                 )
             )
         return SearchResult(hits=hits, total=min(int(loosest.size), MAX_TOTAL_HITS), facets=facets)
+
+    def _rankings_of(
+        self, conn: sqlite3.Connection, tag: Tag, ids: Ids
+    ) -> list[tuple[int, _Ranking]]:
+        """(rowid, ranking data) of these documents: from the cache, the rest from the file."""
+        found: list[tuple[int, _Ranking]] = []
+        missing: list[int] = []
+        for rowid in ids.tolist():
+            cached = self._rankings.get(tag, rowid)
+            if cached is None:
+                missing.append(rowid)
+            else:
+                found.append((rowid, cached))
+        if missing:
+            intern = sys.intern
+            for rowid, terms_json in self._rows(
+                conn, tag[0], "terms", np.asarray(missing, dtype=np.int64)
+            ):
+                stored = json.loads(terms_json)
+                ranking = (
+                    {intern(t): c for t, c in stored["c"].items()},
+                    frozenset(stored["n"]),
+                )
+                self._rankings.put(tag, rowid, ranking)
+                found.append((rowid, ranking))
+        return found
 
     @staticmethod
     def _rows(conn: sqlite3.Connection, g: int, column: str, ids: Ids) -> list[tuple[int, str]]:
@@ -803,6 +877,17 @@ class EmbeddedBackend(SearchBackend):
             field: mark_words(str(document.get(field) or ""), matches)
             for field in ("name", "summary")
         }
+
+
+_Ranking = tuple[dict[str, int], frozenset[str]]  # term -> rank code; the words of the name
+
+
+def _array_bytes(ids: Ids) -> int:
+    return int(ids.nbytes) + 112  # the buffer and the array object
+
+
+def _ranking_bytes(ranking: _Ranking) -> int:
+    return dict_bytes(ranking[0]) + sys.getsizeof(ranking[1]) + 56  # + the tuple
 
 
 @dataclass(frozen=True)

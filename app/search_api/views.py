@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from app.core.db import SessionDep
 from app.core.openapi import problem_responses
@@ -28,6 +28,7 @@ def _engine(request: Request) -> SearchEngine:
     "",
     operation_id="search",
     summary="Zoeken op hulpvraag, doelgroep en wijk",
+    response_model=SearchResponse,
     responses=problem_responses(400, 422, 503),
 )
 def search(
@@ -82,7 +83,7 @@ def search(
     ] = SortOrder.relevance,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
-) -> SearchResponse:
+) -> Response:
     """Vindt openbare voorzieningen bij een hulpvraag in gewone woorden ("geldzorgen",
     "mantlezorg" mag ook), met filters: OF binnen een parameter, EN tussen parameters.
     Een voorziening voor de hele gemeente hoort bij elke wijk en kern. Zonder zoekwoorden:
@@ -108,7 +109,10 @@ def search(
         page=page,
         per_page=per_page,
     )
-    return service.search(session=session, engine=_engine(request), params=params)
+    # The body is SearchResponse, encoded once (service.search_json); FastAPI would validate
+    # and serialise the returned model again, field by field.
+    body = service.search_json(session=session, engine=_engine(request), params=params)
+    return Response(content=body, media_type="application/json")
 
 
 @router.get(

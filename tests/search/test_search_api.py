@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app.search_api.schemas import SearchResponse
 from tests.test_api_read import assert_problem
 
 URL = "/api/v1/search"
@@ -15,7 +16,11 @@ URL = "/api/v1/search"
 def search(client: TestClient, **params: Any) -> dict[str, Any]:
     response = client.get(URL, params=params)
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
     body: dict[str, Any] = response.json()
+    # The endpoint encodes plain dictionaries (service.search_json): they must be exactly
+    # what the documented model makes of them.
+    assert SearchResponse.model_validate_json(response.content).model_dump(mode="json") == body
     return body
 
 
@@ -196,3 +201,18 @@ def test_suggest(demo_client: TestClient) -> None:
     assert any(i["type"] == "service" for i in items)
     assert demo_client.get(f"{URL}/suggest", params={"q": "😀"}).json() == {"items": []}
     assert_problem(demo_client.get(f"{URL}/suggest", params={"q": "x" * 101}), 400)
+
+
+def test_distances_are_the_documented_shape(demo_client: TestClient) -> None:
+    body = search(demo_client, q="hulp", lat=52.2379, lon=4.8256, radius_km=10, sort="distance")
+    assert body["items"]
+    distances = [item["distance_km"] for item in body["items"]]
+    assert all(isinstance(d, float) for d in distances)
+    assert {item["distance_precision"] for item in body["items"]} <= {
+        "handmatig",
+        "adres",
+        "pc6",
+        "pc4",
+        "kern",
+    }
+    assert all(isinstance(item["distance_approximate"], bool) for item in body["items"])
