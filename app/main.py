@@ -39,6 +39,8 @@ from app.health.views import router as health_router
 from app.hsds.api import HSDS_PREFIX, create_hsds_app
 from app.indexing.engine import SearchEngine
 from app.indexing.service import run_after_commit as sync_search
+from app.insights.recorder import SearchRecorder, build_flush_worker
+from app.insights.views import router as insights_router
 from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
 from app.notifications.service import NotificationSender
@@ -73,6 +75,7 @@ TAGS = [
         "name": "Verwijzingen",
         "description": "Welzijn op Recept en warme overdracht (professionals en aanbieders).",
     },
+    {"name": "Monitor", "description": "Monitor sociaal domein: anonieme aantallen per maand."},
     {"name": "Audit", "description": "Wie wijzigde wat en wanneer (redactie, beheer)."},
     {"name": "Meldingen", "description": "Klopt er iets niet? Meldingen van inwoners (redactie)."},
     {
@@ -174,6 +177,7 @@ def create_api_v1(
         admission_router,
         export_router,
         referrals_router,
+        insights_router,
     ):
         api.include_router(router)
     install_error_handlers(api)
@@ -216,6 +220,9 @@ def create_app(
 
     # Referrals (app/referrals): personal data is erased after the retention period.
     purge = build_purge_worker(settings, engine)
+    # The monitor (app/insights): anonymous search counts, gathered in memory, written often.
+    recorder = SearchRecorder(sessions=lambda: Session(engine, expire_on_commit=False))
+    tallies = build_flush_worker(recorder, engine, settings.insights_flush_interval_s)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -225,9 +232,16 @@ def create_app(
             mail.start()
             freshness.start()
             purge.start()
+            tallies.start()
         try:
             yield
         finally:
+            tallies.stop()
+            if background_sync:
+                try:
+                    tallies.run_once()  # the last counts of this process
+                except Exception:
+                    logging.getLogger(__name__).exception("writing the search counts failed")
             purge.stop()
             await _app.state.web_api.aclose()
             freshness.stop()
@@ -248,6 +262,7 @@ def create_app(
     install_error_handlers(app)
 
     api_v1 = create_api_v1(settings, engine, search, geo, mail)
+    api_v1.state.search_recorder = recorder
     app.mount(API_PREFIX, api_v1)
     app.mount(HSDS_PREFIX, create_hsds_app(settings, engine, search))  # Open Referral HSDS 3.0
     install_web(app, api=api_v1, settings=settings)  # the pages at /, on the public API only

@@ -153,6 +153,11 @@ POLICY: dict[str, Rule] = {
         Reach.organization,
         "recept met referentiecode als gebruikt melden",
     ),
+    # monitor sociaal domein: anonymous counts only
+    "getReferralInsights": _rule(STAFF, Reach.municipality, "monitor: verwijzingen per maand"),
+    "getSearchInsights": _rule(STAFF, Reach.municipality, "monitor: zoekvragen per maand"),
+    "getSupplyInsights": _rule(STAFF, Reach.municipality, "monitor: aanbod per thema en wijk"),
+    "exportInsightsCsv": _rule(STAFF, Reach.municipality, "monitor als CSV (raadsrapportage)"),
 }
 
 

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # Personal data of a closed referral is erased this many days after closure.
     referral_retention_days: int = Field(default=90, ge=1, le=3650)
     referral_purge_interval_s: float = Field(default=3600.0, ge=0)
+    # Anonymous search counts for the monitor are written every this many seconds (0 = only
+    # at shutdown).
+    insights_flush_interval_s: float = Field(default=60.0, ge=0)
     # --- end referrals ---
     # --- web pages (app/web; docs/web.md) ---
     # The pages read the public API: in-process by default, or another deployment's /api/v1.

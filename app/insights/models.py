@@ -15,8 +15,11 @@ class SearchTally(SQLModel, table=True):
     __tablename__ = "search_tally"
 
     month: date = Field(primary_key=True)
-    theme: str = Field(default="", max_length=100, primary_key=True)  # "" = no theme
-    area: str = Field(default="", max_length=110, primary_key=True)  # "kern:slug", "wijk:slug"
+    municipality: str = Field(default="", max_length=100, primary_key=True)  # slug; "" = all
+    # One row per search with theme "" (the total) and one per theme the search was about.
+    theme: str = Field(default="", max_length=100, primary_key=True)
+    # "kern:<slug>", "wijk:<slug>", "pc4:<digits>" or "" (no area chosen)
+    area: str = Field(default="", max_length=110, primary_key=True)
     zero_results: bool = Field(default=False, primary_key=True)
     count: int = Field(default=0)
 
@@ -28,5 +31,6 @@ class ZeroResultQuery(SQLModel, table=True):
     __tablename__ = "zero_result_query"
 
     month: date = Field(primary_key=True)
+    municipality: str = Field(default="", max_length=100, primary_key=True)
     text: str = Field(max_length=200, primary_key=True)
     count: int = Field(default=0)

@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic_core import to_json
 
 from app.core.db import SessionDep
 from app.core.openapi import problem_responses
 from app.core.pagination import MAX_PAGE, MAX_PER_PAGE
 from app.core.types import SLUG_MAX, SLUG_PATTERN
 from app.indexing.engine import SearchEngine
+from app.insights.recorder import record_search
 from app.search_api import service
 from app.search_api.schemas import SearchResponse, SuggestionList
 from search.types import SortOrder
@@ -31,7 +33,7 @@ def _engine(request: Request) -> SearchEngine:
     response_model=SearchResponse,
     responses=problem_responses(400, 422, 503),
 )
-def search(
+async def search(
     request: Request,
     session: SessionDep,
     q: Annotated[
@@ -111,8 +113,10 @@ def search(
     )
     # The body is SearchResponse, encoded once (service.search_json); FastAPI would validate
     # and serialise the returned model again, field by field.
-    body = service.search_json(session=session, engine=_engine(request), params=params)
-    return Response(content=body, media_type="application/json")
+    content = service.search_content(session=session, engine=_engine(request), params=params)
+    if page == 1:  # the monitor counts searches, not page turns (app/insights/recorder.py)
+        record_search(request.app.state, params, total=int(content["total"]))
+    return Response(content=to_json(content), media_type="application/json")
 
 
 @router.get(
