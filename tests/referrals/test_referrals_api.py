@@ -183,6 +183,19 @@ def test_warm_referral_from_huisarts_to_provider_and_back(
         assert "Jansen" not in str(event.changes)
 
     # After the retention period the personal data is gone; the referral still counts.
+    def monthly() -> dict[str, Any]:
+        insights = demo_client.get(
+            "/api/v1/insights/referrals",
+            params={"municipality": "uithoorn"},
+            headers=people["editor"],
+        )
+        assert insights.status_code == 200, insights.text
+        month: dict[str, Any] = insights.json()["months"][-1]
+        return month
+
+    counted = monthly()
+    assert counted["total"] == 1
+    assert counted["by_outcome"] == [{"key": "afgerond", "count": 1}]
     settings = make_settings()
     row = demo_db.get(Referral, uuid.UUID(rid))
     assert row is not None
@@ -206,6 +219,7 @@ def test_warm_referral_from_huisarts_to_provider_and_back(
     assert after["contact"] is None
     assert after["status"] == "afgerond"
     assert after["themes"] == [{"slug": "geld-en-schulden", "label": "Geld en schulden"}]
+    assert monthly() == counted  # the monthly count remains
 
 
 def test_recept_stores_no_personal_data(
