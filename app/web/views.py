@@ -456,10 +456,11 @@ def install_web(app: FastAPI, *, api: ASGIApp, settings: Settings) -> None:
     app.state.web_terms = pages.TermCache(app.state.web_api)
     app.include_router(router)
     app.include_router(assets)
-    from app.web import account_views, widget  # they build on this module
+    from app.web import account_views, referral_views, widget  # they build on this module
 
     app.include_router(account_views.router)
     app.include_router(widget.router)
+    app.include_router(referral_views.router)
     app.add_exception_handler(CrossSite, _cross_site)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
