@@ -74,21 +74,21 @@ class ThemeWords:
     """Which themes a query is about: the theme's own words and lay words (taxonomy
     ``words``), stemmed like the search does. Reloaded every few minutes."""
 
-    def __init__(self, sessions: Callable[[], Session], ttl_s: float = 300.0) -> None:
-        self.sessions = sessions
+    def __init__(self, ttl_s: float = 300.0) -> None:
         self.ttl_s = ttl_s
         self._loaded_at = -1e9
         self._by_stem: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
-    def themes_of(self, query: str) -> list[str]:
-        self._refresh()
+    def themes_of(self, session: Session, query: str) -> list[str]:
+        """``session``: the caller's (the search request's): no connection of our own."""
+        self._refresh(session)
         found: set[str] = set()
         for word in tokenize(query):
             found |= self._by_stem.get(stem(word), set())
         return sorted(found)
 
-    def _refresh(self) -> None:
+    def _refresh(self, session: Session) -> None:
         now = time.monotonic()
         if now - self._loaded_at < self.ttl_s:
             return
@@ -96,12 +96,11 @@ class ThemeWords:
             if now - self._loaded_at < self.ttl_s:
                 return
             by_stem: dict[str, set[str]] = {}
-            with self.sessions() as session:
-                rows = session.exec(
-                    select(TaxonomyTerm.slug, TaxonomyTerm.label, TaxonomyTerm.words)
-                    .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
-                    .where(Taxonomy.slug == "themes")
-                ).all()
+            rows = session.exec(
+                select(TaxonomyTerm.slug, TaxonomyTerm.label, TaxonomyTerm.words)
+                .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
+                .where(Taxonomy.slug == "themes")
+            ).all()
             for slug, label, words in rows:
                 for phrase in [label, *(words or [])]:
                     tokens = tokenize(phrase)
@@ -114,7 +113,7 @@ class ThemeWords:
 class SearchRecorder:
     def __init__(self, sessions: Callable[[], Session]) -> None:
         self.sessions = sessions
-        self.theme_words = ThemeWords(sessions)
+        self.theme_words = ThemeWords()
         self._tallies: Counter[TallyKey] = Counter()
         self._zero: Counter[tuple[date, str, str]] = Counter()
         self._lock = threading.Lock()
@@ -122,6 +121,7 @@ class SearchRecorder:
     def record(
         self,
         *,
+        session: Session,
         query: str,
         themes: Sequence[str],
         municipality: str | None,
@@ -130,7 +130,7 @@ class SearchRecorder:
         today: date | None = None,
     ) -> None:
         month = month_start(today or utcnow().date())
-        about = list(themes) or (self.theme_words.themes_of(query) if query else [])
+        about = list(themes) or (self.theme_words.themes_of(session, query) if query else [])
         municipality = municipality or ""
         keys = [TallyKey(month, municipality, theme, area, zero_results) for theme in ["", *about]]
         text = clean_query(query) if zero_results and query else ""
@@ -213,7 +213,7 @@ def area_of(*, neighbourhood: str | None, place: str | None, postcode: str | Non
 RECORDER = "search_recorder"
 
 
-def record_search(state: Any, params: Any, *, total: int) -> None:
+def record_search(state: Any, session: Session, params: Any, *, total: int) -> None:
     """Count one search of the public API (``state.search_recorder``; absent: not counted).
     Never fails a search."""
     recorder: SearchRecorder | None = getattr(state, RECORDER, None)
@@ -221,6 +221,7 @@ def record_search(state: Any, params: Any, *, total: int) -> None:
         return
     try:
         recorder.record(
+            session=session,
             query=params.q,
             themes=list(params.theme),
             municipality=params.municipality,

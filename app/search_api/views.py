@@ -115,7 +115,7 @@ async def search(
     # and serialise the returned model again, field by field.
     content = service.search_content(session=session, engine=_engine(request), params=params)
     if page == 1:  # the monitor counts searches, not page turns (app/insights/recorder.py)
-        record_search(request.app.state, params, total=int(content["total"]))
+        record_search(request.app.state, session, params, total=int(content["total"]))
     return Response(content=to_json(content), media_type="application/json")
 
 

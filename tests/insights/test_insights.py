@@ -67,6 +67,7 @@ def test_recorder_counts_in_memory_and_flushes_upserts(db: Session) -> None:
     recorder = SearchRecorder(sessions=lambda: db)
     day = date(2026, 11, 5)
     recorder.record(
+        session=db,
         query="geldzorgen",
         themes=[],
         municipality="uithoorn",
@@ -75,6 +76,7 @@ def test_recorder_counts_in_memory_and_flushes_upserts(db: Session) -> None:
         today=day,
     )
     recorder.record(
+        session=db,
         query="",
         themes=["eenzaamheid-en-ontmoeting"],
         municipality="uithoorn",
@@ -83,6 +85,7 @@ def test_recorder_counts_in_memory_and_flushes_upserts(db: Session) -> None:
         today=day,
     )
     recorder.record(
+        session=db,
         query="hulp voor Jan 06123",
         themes=[],
         municipality="uithoorn",
@@ -93,6 +96,7 @@ def test_recorder_counts_in_memory_and_flushes_upserts(db: Session) -> None:
     assert recorder.pending() >= 3
     recorder.flush(db)
     recorder.record(
+        session=db,
         query="hulp voor Piet",
         themes=[],
         municipality="uithoorn",
@@ -169,6 +173,7 @@ def test_search_insights_and_csv(
 ) -> None:
     recorder = SearchRecorder(sessions=lambda: demo_db)
     recorder.record(
+        session=demo_db,
         query="geldzorgen",
         themes=[],
         municipality="uithoorn",
@@ -176,7 +181,12 @@ def test_search_insights_and_csv(
         zero_results=False,
     )
     recorder.record(
-        query="paardrijden", themes=[], municipality="uithoorn", area="", zero_results=True
+        session=demo_db,
+        query="paardrijden",
+        themes=[],
+        municipality="uithoorn",
+        area="",
+        zero_results=True,
     )
     recorder.flush(demo_db)
     demo_db.commit()
