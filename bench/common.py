@@ -8,7 +8,7 @@ belong to one version of the code even while the working tree is being edited.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # --- PC4 centroids ----------------------------------------------------------------------
@@ -99,3 +99,25 @@ class Profile:
     project: list[HotFunction]  # app/ and search/ functions by cumulative time
     slowest: list[tuple[float, str, str]]  # (ms, kind, query string), slowest first
     budget_s: float  # per kind; a kind stops early when it is used up
+    # caches cleared before every request: what a never-seen query, or any query right after a
+    # write to the index, costs; kind -> (n, p50, p95, mean)
+    cold_ms: dict[str, tuple[int, float, float, float]] = field(default_factory=dict)
+    # the first ``first_pass`` requests of the mix in order, from empty caches (a fresh worker)
+    first_pass: int = 0
+    first_pass_s: float = 0.0
+    caches: list[CacheRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CacheRow:
+    name: str
+    entries: int
+    bytes: int
+    max_bytes: int
+    hits: int
+    misses: int
+
+    @property
+    def hit_rate(self) -> float:
+        asked = self.hits + self.misses
+        return self.hits / asked if asked else 0.0

@@ -1,8 +1,15 @@
 """Where the time goes: the search service called in-process (no HTTP, no concurrency).
 
-Each kind of the mix runs sequentially through ``app.search_api.service.search`` plus the
-response's JSON serialisation, as the endpoint does, to give the *service time* per request;
-then the slowest kind (by mean) runs once more under cProfile for its hottest functions.
+Requests run sequentially through ``app.search_api.service.search_json`` (the response body
+as the endpoint makes it):
+
+1. the first requests of the mix in order, from empty caches, as a freshly started worker
+   sees them: how often the embedded backend's caches (search/caches.py) answer;
+2. per kind, *warm* (the requests were seen before: the caches answer) and *cold* (every
+   cache emptied before each request: a query never seen before, or any query right after a
+   write to the index) service times;
+3. the slowest kind by warm mean once more under cProfile for its hottest functions.
+
 Every kind has a time budget, so a pathological query cannot stall the benchmark.
 """
 
@@ -20,7 +27,7 @@ from sqlmodel import Session
 from app.core.db import build_engine
 from app.indexing.engine import SearchEngine
 from app.search_api import service
-from bench.common import HotFunction, Profile
+from bench.common import CacheRow, HotFunction, Profile
 from bench.indexing import settings_for
 from bench.load import BenchRequest, percentile
 from search.types import SortOrder
@@ -77,27 +84,41 @@ def profile(
     per_kind: int,
     budget_s: float,
     top: int = 12,
+    first_pass: int = 1000,
 ) -> Profile:
-    """Service time per kind (``per_kind`` requests or ``budget_s`` seconds per kind, at
-    least one), then cProfile over the slowest kind by mean (same limits)."""
+    """Cache hit rates over the first ``first_pass`` requests from empty caches; warm and cold
+    service time per kind (``per_kind`` requests or ``budget_s`` seconds per kind and
+    temperature, at least one); then cProfile over the slowest kind by warm mean."""
     engine = build_engine(database_url)
     search = SearchEngine(settings=settings_for(database_url, index_path), engine=engine)
 
-    def one(request: BenchRequest) -> float:
+    def backend_call(name: str) -> object:
+        method = getattr(search.backend, name, None)  # only the embedded backend has caches
+        return method() if method is not None else None
+
+    def one(request: BenchRequest, *, cold: bool = False) -> float:
+        if cold:
+            backend_call("clear_caches")
         started = time.perf_counter()
         with Session(engine, expire_on_commit=False) as session:
             params = search_params(request.params)
-            service.search(session=session, engine=search, params=params).model_dump_json()
+            service.search_json(session=session, engine=search, params=params)
         return (time.perf_counter() - started) * 1000
 
-    def within_budget(chosen: list[BenchRequest]) -> list[tuple[float, BenchRequest]]:
+    def within_budget(
+        chosen: list[BenchRequest], *, cold: bool = False
+    ) -> list[tuple[float, BenchRequest]]:
         done: list[tuple[float, BenchRequest]] = []
         started = time.perf_counter()
         for request in chosen:
-            done.append((one(request), request))
+            done.append((one(request, cold=cold), request))
             if time.perf_counter() - started > budget_s:
                 break
         return done
+
+    def summary(done: list[tuple[float, BenchRequest]]) -> tuple[int, float, float, float]:
+        times = [ms for ms, _ in done]
+        return len(times), percentile(times, 50), percentile(times, 95), sum(times) / len(times)
 
     try:
         by_kind: dict[str, list[BenchRequest]] = {}
@@ -105,19 +126,35 @@ def profile(
             chosen = by_kind.setdefault(request.kind, [])
             if len(chosen) < per_kind:
                 chosen.append(request)
-        one(next(iter(by_kind.values()))[0])  # warm: analyzer, vocabulary, page cache
+        search.backend.warm_up()  # columns and vocabulary, as the server does at startup
+        backend_call("clear_caches")
+        backend_call("reset_cache_counters")
+        started = time.perf_counter()
+        passed = 0
+        for request in requests[:first_pass]:
+            one(request)
+            passed += 1
+            if time.perf_counter() - started > budget_s * len(by_kind):
+                break
+        first_pass_s = time.perf_counter() - started
+        stats = backend_call("cache_stats")
+        caches = (
+            [
+                CacheRow(name, s.entries, s.bytes, s.max_bytes, s.hits, s.misses)
+                for name, s in stats.items()
+            ]
+            if isinstance(stats, dict)
+            else []
+        )
         service_ms: dict[str, tuple[int, float, float, float]] = {}
+        cold_ms: dict[str, tuple[int, float, float, float]] = {}
         timed: list[tuple[float, str, str]] = []
         for kind, chosen in by_kind.items():
+            within_budget(chosen)  # seen once: from here on the caches answer
             done = within_budget(chosen)
-            times = [ms for ms, _ in done]
-            service_ms[kind] = (
-                len(times),
-                percentile(times, 50),
-                percentile(times, 95),
-                sum(times) / len(times),
-            )
+            service_ms[kind] = summary(done)
             timed += [(ms, kind, urlencode(r.params)) for ms, r in done]
+            cold_ms[kind] = summary(within_budget(chosen, cold=True))
         slowest = max(service_ms, key=lambda k: service_ms[k][3])
         profiler = cProfile.Profile()
         started = time.perf_counter()
@@ -147,4 +184,8 @@ def profile(
         project=project[:top],
         slowest=sorted(timed, reverse=True)[:8],
         budget_s=budget_s,
+        cold_ms=cold_ms,
+        first_pass=passed,
+        first_pass_s=first_pass_s,
+        caches=caches,
     )

@@ -586,23 +586,61 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     add("")
     add(
         "Service time: the same kinds of request called in-process and one at a time "
-        "(`app.search_api.service.search` plus JSON serialisation of the response; no HTTP, "
-        "no concurrency), after the server has stopped."
+        "(`app.search_api.service.search_json`, the endpoint's response body; no HTTP, "
+        "no concurrency), after the server has stopped. **Warm**: the requests were seen "
+        "before, so the embedded backend's caches answer (FTS5 matches, ranking data and "
+        "documents; search/caches.py). **Cold**: every cache emptied before each request — what "
+        "a query that was never asked before costs, and what *every* query costs once right "
+        "after a write to the index (a write empties the caches)."
     )
     add("")
     add(
-        f"Up to {run.args.profile_requests} requests per kind, fewer when the kind used up its "
-        f"budget of {prof.budget_s:.0f} s."
+        f"Up to {run.args.profile_requests} requests per kind and temperature, fewer when the "
+        f"kind used up its budget of {prof.budget_s:.0f} s."
     )
     add("")
-    add("| kind | requests | service p50 ms | service p95 ms | mean ms |")
-    add("|---|---:|---:|---:|---:|")
+    add(
+        "| kind | requests | warm p50 ms | warm p95 ms | warm mean ms "
+        "| cold p50 ms | cold p95 ms | cold mean ms | cold / warm (mean) |"
+    )
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind in KINDS:
         if kind in prof.service_ms:
             n, p50, p95, mean = prof.service_ms[kind]
-            add(f"| {kind} | {n} | {_ms(p50)} | {_ms(p95)} | {_ms(mean)} |")
+            cold = prof.cold_ms.get(kind)
+            cold_cells = (
+                f"{_ms(cold[1])} | {_ms(cold[2])} | {_ms(cold[3])} | {cold[3] / mean:,.1f}×"
+                if cold and mean
+                else "– | – | – | –"
+            )
+            add(f"| {kind} | {n} | {_ms(p50)} | {_ms(p95)} | {_ms(mean)} | {cold_cells} |")
     weights = {k: KINDS[k] for k in prof.service_ms}
     mix_mean = sum(prof.service_ms[k][3] * w for k, w in weights.items()) / sum(weights.values())
+    if prof.cold_ms:
+        cold_mean = sum(prof.cold_ms[k][3] * w for k, w in weights.items() if k in prof.cold_ms)
+        cold_mean /= sum(w for k, w in weights.items() if k in prof.cold_ms)
+        add("")
+        add(
+            f"Mean of the mix: warm **{mix_mean:,.1f} ms**, cold **{cold_mean:,.1f} ms** "
+            f"({cold_mean / mix_mean:,.1f}×)."
+        )
+    if prof.caches:
+        add("")
+        add(
+            f"Caches over the first {prof.first_pass:,} requests of the mix in order, starting "
+            f"empty (a freshly started worker; {prof.first_pass_s:,.1f} s in-process). The query "
+            "mix repeats its words (about 50 texts and 9 broad words), as real searches repeat "
+            "theme tiles and common needs; the load levels above run prefixes of one seeded "
+            "sequence after a warm-up, so the server's caches were at least this warm:"
+        )
+        add("")
+        add("| cache | entries | MiB held | bound MiB | hits | misses | hit rate |")
+        add("|---|---:|---:|---:|---:|---:|---:|")
+        for c in prof.caches:
+            add(
+                f"| {c.name} | {c.entries:,} | {c.bytes / 2**20:,.1f} | {c.max_bytes / 2**20:,.0f} "
+                f"| {c.hits:,} | {c.misses:,} | {c.hit_rate:.0%} |"
+            )
     add("")
     workers = run.server.workers
     several = (
@@ -614,7 +652,7 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
         f"{os.cpu_count()} cores)."
     )
     add(
-        f"Mean service time of the mix (weighted by share): **{mix_mean:,.1f} ms**, i.e. roughly "
+        f"Mean warm service time of the mix (weighted by share): **{mix_mean:,.1f} ms**, i.e. roughly "
         f"{1000 / mix_mean:,.1f} requests/s for one process that runs Python on one core at a "
         f"time (the GIL; SQLite releases it, so a little more is possible).{several} With *c* "
         "clients that each wait for their answer, latency ≈ *c* / throughput (Little's law): "

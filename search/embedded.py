@@ -30,7 +30,7 @@ import math
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -71,6 +71,7 @@ COMPOUND_HEAD_MIN = 4  # shortest query word matched as the head of a compound
 LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start with them
 MATCHES_CACHE_BYTES = 48 * 1024 * 1024  # FTS5 expression -> matching rowids, per process
 RANKINGS_CACHE_BYTES = 32 * 1024 * 1024  # rowid -> parsed ranking data, per process
+DOCUMENTS_CACHE_BYTES = 16 * 1024 * 1024  # rowid -> parsed stored document, per process
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
 
 
@@ -181,12 +182,16 @@ class EmbeddedBackend(SearchBackend):
         analyzer: Analyzer | None = None,
         matches_cache_bytes: int = MATCHES_CACHE_BYTES,
         rankings_cache_bytes: int = RANKINGS_CACHE_BYTES,
+        documents_cache_bytes: int = DOCUMENTS_CACHE_BYTES,
     ) -> None:
         self.path = Path(path)
         # exact caches, keyed by the index version they were computed at (search/caches.py)
         self._matches: IndexCaches[str, Ids] = IndexCaches(matches_cache_bytes, _array_bytes)
         self._rankings: IndexCaches[int, _Ranking] = IndexCaches(
             rankings_cache_bytes, _ranking_bytes
+        )
+        self._documents: IndexCaches[int, Document] = IndexCaches(
+            documents_cache_bytes, _document_bytes
         )
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
@@ -622,8 +627,8 @@ class EmbeddedBackend(SearchBackend):
         self._settings(conn)
         version = self._version(conn)
         tag = (g, version)
-        self._matches.advance(tag)
-        self._rankings.advance(tag)
+        for cache in self._caches():
+            cache.advance(tag)
         state = self._state(conn, g, version)
         columns = state.columns
         mask = columns.mask(query.filter)
@@ -639,19 +644,26 @@ class EmbeddedBackend(SearchBackend):
         ] or (self.analyzer.query(query.text))
         if words:
             return self._text_search(conn, tag, state, query, words, mask, distances)
-        return self._browse(conn, g, columns, query, mask, distances)
+        return self._browse(conn, tag, columns, query, mask, distances)
+
+    def _caches(self) -> tuple[IndexCaches[Any, Any], ...]:
+        return (self._matches, self._rankings, self._documents)
 
     def clear_caches(self) -> None:
-        """Empty the matches and rankings caches (benchmarks: the cold case)."""
-        self._matches.clear()
-        self._rankings.clear()
+        """Empty the caches (benchmarks: the cold case)."""
+        for cache in self._caches():
+            cache.clear()
 
     def cache_stats(self) -> dict[str, CacheStats]:
-        return {"matches": self._matches.lru.stats(), "rankings": self._rankings.lru.stats()}
+        return {
+            "matches": self._matches.lru.stats(),
+            "rankings": self._rankings.lru.stats(),
+            "documents": self._documents.lru.stats(),
+        }
 
     def reset_cache_counters(self) -> None:
-        self._matches.lru.reset_counters()
-        self._rankings.lru.reset_counters()
+        for cache in self._caches():
+            cache.lru.reset_counters()
 
     # searching -----------------------------------------------------------------------------
 
@@ -691,7 +703,6 @@ class EmbeddedBackend(SearchBackend):
         distances: Floats | None,
     ) -> SearchResult:
         columns = state.columns
-        g = tag[0]
         matches = self._word_matches(words, state.vocabulary)
         wanted = min(query.page * query.per_page, MAX_TOTAL_HITS)
         cap = max(CANDIDATE_CAP, wanted)
@@ -762,18 +773,22 @@ class EmbeddedBackend(SearchBackend):
         facets = columns.facets(query.facets, loosest) if query.facets else {}
         start = (query.page - 1) * query.per_page
         page = ranked[start : min(start + query.per_page, wanted)]
-        docs = dict(self._rows(conn, g, "doc", np.array([r[1] for r in page], dtype=np.int64)))
+        docs = self._documents_of(conn, tag, np.array([r[1] for r in page], dtype=np.int64))
+        highlighters: dict[int, Callable[[Document], dict[str, str]]] = {}
         hits = []
         for _key, rowid, distance, used in page:
-            if rowid not in docs:  # deleted after this search's snapshot
+            document = docs.get(rowid)
+            if document is None:  # deleted after this search's snapshot
                 continue
-            document = json.loads(docs[rowid])
+            highlight = highlighters.get(id(used))
+            if highlight is None:
+                highlight = highlighters[id(used)] = self._highlighter(used)
             hits.append(
                 Hit(
                     id=document["id"],
                     document=document,
                     distance_m=distance,
-                    highlight=self._highlight(document, used),
+                    highlight=highlight(document),
                 )
             )
         return SearchResult(hits=hits, total=min(int(loosest.size), MAX_TOTAL_HITS), facets=facets)
@@ -804,6 +819,25 @@ class EmbeddedBackend(SearchBackend):
                 found.append((rowid, ranking))
         return found
 
+    def _documents_of(self, conn: sqlite3.Connection, tag: Tag, ids: Ids) -> dict[int, Document]:
+        """rowid → stored document of these rowids (cached; shared: never change one)."""
+        found: dict[int, Document] = {}
+        missing: list[int] = []
+        for rowid in ids.tolist():
+            cached = self._documents.get(tag, rowid)
+            if cached is None:
+                missing.append(rowid)
+            else:
+                found[rowid] = cached
+        if missing:
+            for rowid, doc_json in self._rows(
+                conn, tag[0], "doc", np.asarray(missing, dtype=np.int64)
+            ):
+                document: Document = json.loads(doc_json)
+                self._documents.put(tag, rowid, document)
+                found[rowid] = document
+        return found
+
     @staticmethod
     def _rows(conn: sqlite3.Connection, g: int, column: str, ids: Ids) -> list[tuple[int, str]]:
         """(rowid, ``column``) of these documents."""
@@ -820,7 +854,7 @@ class EmbeddedBackend(SearchBackend):
     def _browse(
         self,
         conn: sqlite3.Connection,
-        g: int,
+        tag: Tag,
         columns: Columns,
         query: SearchQuery,
         mask: Mask,
@@ -840,11 +874,11 @@ class EmbeddedBackend(SearchBackend):
         else:
             order = np.argsort(rank, kind="stable")
         page = ids[order[start:end]]
-        docs = dict(self._rows(conn, g, "doc", page))
+        docs = self._documents_of(conn, tag, page)
         hits = []
         for rowid in page.tolist():
-            if rowid in docs:
-                document = json.loads(docs[rowid])
+            document = docs.get(rowid)
+            if document is not None:
                 hits.append(
                     Hit(
                         id=document["id"],
@@ -859,7 +893,9 @@ class EmbeddedBackend(SearchBackend):
     # highlights ----------------------------------------------------------------------------
 
     @staticmethod
-    def _highlight(document: Document, used: list[_WordMatch]) -> dict[str, str]:
+    def _highlighter(used: list[_WordMatch]) -> Callable[[Document], dict[str, str]]:
+        """Highlights of the documents ranked in one matching round (one memo of verdicts
+        per word for all of them)."""
         exact = {a.term for m in used for a in m.alternatives if not a.prefix}
         exact |= {p for m in used for p in m.parts}
         prefixes = [a.term for m in used for a in m.alternatives if a.prefix]
@@ -873,10 +909,15 @@ class EmbeddedBackend(SearchBackend):
                 or any(folded.startswith(p) for p in prefixes)
             )
 
-        return {
-            field: mark_words(str(document.get(field) or ""), matches)
-            for field in ("name", "summary")
-        }
+        memo: dict[str, bool] = {}
+
+        def highlight(document: Document) -> dict[str, str]:
+            return {
+                field: mark_words(str(document.get(field) or ""), matches, memo)
+                for field in ("name", "summary")
+            }
+
+        return highlight
 
 
 _Ranking = tuple[dict[str, int], frozenset[str]]  # term -> rank code; the words of the name
@@ -888,6 +929,11 @@ def _array_bytes(ids: Ids) -> int:
 
 def _ranking_bytes(ranking: _Ranking) -> int:
     return dict_bytes(ranking[0]) + sys.getsizeof(ranking[1]) + 56  # + the tuple
+
+
+def _document_bytes(document: Document) -> int:
+    """The dictionary and its values, one level down (lists of slugs, short strings)."""
+    return sys.getsizeof(document) + sum(sys.getsizeof(v) for v in document.values())
 
 
 @dataclass(frozen=True)
