@@ -11,6 +11,8 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from search.caches import CacheStats
+
 # --- PC4 centroids ----------------------------------------------------------------------
 
 PC4_COLUMNS = {"postcode", "woonplaats", "gemeente", "latitude", "longitude", "soort"}
@@ -105,19 +107,4 @@ class Profile:
     # the first ``first_pass`` requests of the mix in order, from empty caches (a fresh worker)
     first_pass: int = 0
     first_pass_s: float = 0.0
-    caches: list[CacheRow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CacheRow:
-    name: str
-    entries: int
-    bytes: int
-    max_bytes: int
-    hits: int
-    misses: int
-
-    @property
-    def hit_rate(self) -> float:
-        asked = self.hits + self.misses
-        return self.hits / asked if asked else 0.0
+    caches: dict[str, CacheStats] = field(default_factory=dict)

@@ -636,9 +636,9 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
         add("")
         add("| cache | entries | MiB held | bound MiB | hits | misses | hit rate |")
         add("|---|---:|---:|---:|---:|---:|---:|")
-        for c in prof.caches:
+        for name, c in prof.caches.items():
             add(
-                f"| {c.name} | {c.entries:,} | {c.bytes / 2**20:,.1f} | {c.max_bytes / 2**20:,.0f} "
+                f"| {name} | {c.entries:,} | {c.bytes / 2**20:,.1f} | {c.max_bytes / 2**20:,.0f} "
                 f"| {c.hits:,} | {c.misses:,} | {c.hit_rate:.0%} |"
             )
     add("")
@@ -665,7 +665,7 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     add("")
     add(
         f"Hottest functions (own time) while running {prof.profiled_requests} `{prof.profiled_kind}` "
-        f"requests, the slowest kind by mean, under cProfile ({prof.profiled_total_s:,.1f} s including "
+        f"requests, the slowest kind by warm mean, warm, under cProfile ({prof.profiled_total_s:,.1f} s including "
         "profiler overhead):"
     )
     add("")

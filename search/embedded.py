@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from rapidfuzz import process
@@ -73,6 +73,7 @@ MATCHES_CACHE_BYTES = 48 * 1024 * 1024  # FTS5 expression -> matching rowids, pe
 RANKINGS_CACHE_BYTES = 32 * 1024 * 1024  # rowid -> parsed ranking data, per process
 DOCUMENTS_CACHE_BYTES = 16 * 1024 * 1024  # rowid -> parsed stored document, per process
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
+V = TypeVar("V")
 
 
 def typo_budget(word: str) -> int:
@@ -797,45 +798,38 @@ class EmbeddedBackend(SearchBackend):
         self, conn: sqlite3.Connection, tag: Tag, ids: Ids
     ) -> list[tuple[int, _Ranking]]:
         """(rowid, ranking data) of these documents: from the cache, the rest from the file."""
-        found: list[tuple[int, _Ranking]] = []
-        missing: list[int] = []
-        for rowid in ids.tolist():
-            cached = self._rankings.get(tag, rowid)
-            if cached is None:
-                missing.append(rowid)
-            else:
-                found.append((rowid, cached))
-        if missing:
-            intern = sys.intern
-            for rowid, terms_json in self._rows(
-                conn, tag[0], "terms", np.asarray(missing, dtype=np.int64)
-            ):
-                stored = json.loads(terms_json)
-                ranking = (
-                    {intern(t): c for t, c in stored["c"].items()},
-                    frozenset(stored["n"]),
-                )
-                self._rankings.put(tag, rowid, ranking)
-                found.append((rowid, ranking))
-        return found
+        return list(self._cached(conn, tag, ids, self._rankings, "terms", _parse_ranking).items())
 
     def _documents_of(self, conn: sqlite3.Connection, tag: Tag, ids: Ids) -> dict[int, Document]:
         """rowid → stored document of these rowids (cached; shared: never change one)."""
-        found: dict[int, Document] = {}
+        return self._cached(conn, tag, ids, self._documents, "doc", json.loads)
+
+    def _cached(
+        self,
+        conn: sqlite3.Connection,
+        tag: Tag,
+        ids: Ids,
+        cache: IndexCaches[int, V],
+        column: str,
+        parse: Callable[[str], V],
+    ) -> dict[int, V]:
+        """rowid → ``parse(column)`` of these documents: from the cache, the rest from the file
+        (then cached)."""
+        found: dict[int, V] = {}
         missing: list[int] = []
         for rowid in ids.tolist():
-            cached = self._documents.get(tag, rowid)
+            cached = cache.get(tag, rowid)
             if cached is None:
                 missing.append(rowid)
             else:
                 found[rowid] = cached
         if missing:
-            for rowid, doc_json in self._rows(
-                conn, tag[0], "doc", np.asarray(missing, dtype=np.int64)
+            for rowid, text in self._rows(
+                conn, tag[0], column, np.asarray(missing, dtype=np.int64)
             ):
-                document: Document = json.loads(doc_json)
-                self._documents.put(tag, rowid, document)
-                found[rowid] = document
+                value = parse(text)
+                cache.put(tag, rowid, value)
+                found[rowid] = value
         return found
 
     @staticmethod
@@ -921,6 +915,14 @@ class EmbeddedBackend(SearchBackend):
 
 
 _Ranking = tuple[dict[str, int], frozenset[str]]  # term -> rank code; the words of the name
+
+
+def _parse_ranking(terms_json: str) -> _Ranking:
+    """The stored ``terms`` column; the terms are interned (shared with the vocabulary and
+    between documents, which keeps the rankings cache small)."""
+    stored = json.loads(terms_json)
+    intern = sys.intern
+    return {intern(t): c for t, c in stored["c"].items()}, frozenset(stored["n"])
 
 
 def _array_bytes(ids: Ids) -> int:
