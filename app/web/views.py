@@ -350,10 +350,25 @@ async def _service(
     except ApiError as error:
         return error_page(request, error)
     back = request.query_params.get("terug", "")
+    # Many listings have no phone of their own: then the organisation's number helps.
+    organization_phones: list[dict[str, Any]] = []
+    own = service.get("phones") or [
+        p for loc in service.get("locations", []) for p in loc["phones"]
+    ]
+    if not own and service.get("organization"):
+        try:
+            organization = await _api(request).organization(service["organization"]["slug"])
+            organization_phones = list(organization.get("phones") or [])
+        except ApiError:
+            organization_phones = []
     return render(
         request,
         template,
-        {"service": service, "back": back if back.startswith("/zoeken?") else None},
+        {
+            "service": service,
+            "organization_phones": organization_phones,
+            "back": back if back.startswith("/zoeken?") else None,
+        },
     )
 
 

@@ -3,6 +3,7 @@ cookies, rendered from the public API only."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -154,3 +155,22 @@ def test_static_files_are_local_and_small(demo_client: TestClient) -> None:
     assert len(js.content) < 5_000  # the results page works with a few kB of JS
     page = demo_client.get("/zoeken", params={"q": "eenzaam"}).text
     assert not re.search(r'(src|href)="(https?:)?//', page.split("<main")[0])  # nothing remote
+
+
+def test_detail_page_falls_back_to_the_organisations_phone(demo_client: TestClient) -> None:
+    """Most demo listings have no phone of their own; the organisation's number is shown."""
+    detail = demo_client.get("/api/v1/services/mem-mantelzorgondersteuning").json()
+    assert not detail["phones"]
+    organization = demo_client.get("/api/v1/organizations/mantelzorg-en-meer").json()
+    assert organization["phones"], "the demo organisation has a phone number"
+    page = demo_client.get("/voorzieningen/mem-mantelzorgondersteuning").text
+    assert f"Telefoon van {html.escape(organization['name'])}" in page
+    assert organization["phones"][0]["number"] in page
+
+
+def test_filters_fold_away_on_small_screens_but_work_without_javascript(
+    demo_client: TestClient,
+) -> None:
+    page = demo_client.get("/zoeken", params={"thema": "geld-en-schulden", "leeftijd": "70"}).text
+    assert '<details class="sk-results-layout__filters" open data-fold-on-small-screens>' in page
+    assert "(2 gekozen)" in page

@@ -1,6 +1,12 @@
 /* sociale-kaart: small progressive enhancements. Everything works without this file. */
 (function () {
   "use strict";
+  // On a small screen the filters fold away, so the results come first.
+  if (window.matchMedia && window.matchMedia("(max-width: 56rem)").matches) {
+    document.querySelectorAll("details[data-fold-on-small-screens]").forEach(function (d) {
+      d.open = false;
+    });
+  }
   // Print button on the printable page.
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.hidden = false;
