@@ -358,3 +358,23 @@ def test_cli_purge_and_key_rotation(run_cli: Any, monkeypatch: pytest.MonkeyPatc
         assert stored.contact_name_enc is None
         assert stored.erased_at is not None
     get_settings.cache_clear()
+
+
+def test_no_personal_data_in_the_logs(
+    demo_client: TestClient, people: dict[str, Headers], caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    created = demo_client.post("/api/v1/referrals", json=WARM, headers=people["huisarts"])
+    assert created.status_code == 201
+    demo_client.get(f"/api/v1/referrals/{created.json()['id']}", headers=people["provider"])
+    bad = demo_client.post(
+        "/api/v1/referrals",
+        json={**WARM, "contact": {"name": "Jan Jansen", "phone": "nummer-van-jan"}},
+        headers=people["huisarts"],
+    )
+    assert bad.status_code == 422
+    assert "nummer-van-jan" not in bad.text  # the error does not echo the value either
+    for personal in ("Jansen", "12345678", "post liggen"):
+        assert personal not in caplog.text
