@@ -67,6 +67,23 @@ class LRU(Generic[K, V]):
             self.hits += 1
             return found[0]
 
+    def get_many(self, keys: list[K]) -> list[V | None]:
+        """``get`` of each key, under one lock."""
+        found: list[V | None] = []
+        with self._lock:
+            entries = self._entries
+            for key in keys:
+                entry = entries.get(key)
+                if entry is None:
+                    found.append(None)
+                else:
+                    entries.move_to_end(key)
+                    found.append(entry[0])
+            hits = sum(1 for f in found if f is not None)
+            self.hits += hits
+            self.misses += len(keys) - hits
+        return found
+
     def put(self, key: K, value: V) -> None:
         cost = self._cost(value)
         if cost > self.max_bytes:
@@ -132,6 +149,10 @@ class IndexCaches(Generic[K, V]):
 
     def get(self, tag: Tag, key: K) -> V | None:
         return self.lru.get((tag[0], tag[1], key))
+
+    def get_many(self, tag: Tag, keys: list[K]) -> list[V | None]:
+        g, version = tag
+        return self.lru.get_many([(g, version, key) for key in keys])
 
     def put(self, tag: Tag, key: K, value: V) -> None:
         if tag == self._tag:  # an older snapshot's value would only take room

@@ -817,8 +817,8 @@ class EmbeddedBackend(SearchBackend):
         (then cached)."""
         found: dict[int, V] = {}
         missing: list[int] = []
-        for rowid in ids.tolist():
-            cached = cache.get(tag, rowid)
+        rowids = ids.tolist()
+        for rowid, cached in zip(rowids, cache.get_many(tag, rowids), strict=True):
             if cached is None:
                 missing.append(rowid)
             else:
