@@ -11,8 +11,6 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from search.caches import CacheStats
-
 # --- PC4 centroids ----------------------------------------------------------------------
 
 PC4_COLUMNS = {"postcode", "woonplaats", "gemeente", "latitude", "longitude", "soort"}
@@ -107,4 +105,21 @@ class Profile:
     # the first ``first_pass`` requests of the mix in order, from empty caches (a fresh worker)
     first_pass: int = 0
     first_pass_s: float = 0.0
-    caches: dict[str, CacheStats] = field(default_factory=dict)
+    caches: dict[str, CacheRow] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CacheRow:
+    """One cache of the embedded backend after the first pass (``search.caches.CacheStats``;
+    a copy: the benchmark's own process never imports the code under test)."""
+
+    entries: int
+    bytes: int
+    max_bytes: int
+    hits: int
+    misses: int
+
+    @property
+    def hit_rate(self) -> float:
+        asked = self.hits + self.misses
+        return self.hits / asked if asked else 0.0

@@ -27,7 +27,7 @@ from sqlmodel import Session
 from app.core.db import build_engine
 from app.indexing.engine import SearchEngine
 from app.search_api import service
-from bench.common import HotFunction, Profile
+from bench.common import CacheRow, HotFunction, Profile
 from bench.indexing import settings_for
 from bench.load import BenchRequest, percentile
 from search.types import SortOrder
@@ -138,7 +138,10 @@ def profile(
                 break
         first_pass_s = time.perf_counter() - started
         stats = backend_call("cache_stats")
-        caches = stats if isinstance(stats, dict) else {}
+        caches = {
+            name: CacheRow(c.entries, c.bytes, c.max_bytes, c.hits, c.misses)
+            for name, c in (stats.items() if isinstance(stats, dict) else ())
+        }
         service_ms: dict[str, tuple[int, float, float, float]] = {}
         cold_ms: dict[str, tuple[int, float, float, float]] = {}
         timed: list[tuple[float, str, str]] = []
