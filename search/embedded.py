@@ -31,7 +31,7 @@ import math
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -73,6 +73,7 @@ LONG_WORD_PREFIX = 8  # words this long also match longer compounds that start w
 MATCHES_CACHE_BYTES = 24 * 1024 * 1024  # FTS5 expression -> matching rowids, per process
 RANKINGS_CACHE_BYTES = 48 * 1024 * 1024  # rowid -> parsed ranking data, per process
 DOCUMENTS_CACHE_BYTES = 24 * 1024 * 1024  # rowid -> parsed stored document, per process
+HIGHLIGHTS_CACHE_BYTES = 8 * 1024 * 1024  # (matching terms, rowid) -> highlighted fields
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
 V = TypeVar("V")
 
@@ -185,6 +186,7 @@ class EmbeddedBackend(SearchBackend):
         matches_cache_bytes: int = MATCHES_CACHE_BYTES,
         rankings_cache_bytes: int = RANKINGS_CACHE_BYTES,
         documents_cache_bytes: int = DOCUMENTS_CACHE_BYTES,
+        highlights_cache_bytes: int = HIGHLIGHTS_CACHE_BYTES,
     ) -> None:
         self.path = Path(path)
         # exact caches, keyed by the index version they were computed at (search/caches.py)
@@ -194,6 +196,9 @@ class EmbeddedBackend(SearchBackend):
         )
         self._documents: IndexCaches[int, Document] = IndexCaches(
             documents_cache_bytes, _document_bytes
+        )
+        self._highlights: IndexCaches[tuple[Hashable, int], dict[str, str]] = IndexCaches(
+            highlights_cache_bytes, _document_bytes
         )
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
@@ -663,7 +668,7 @@ class EmbeddedBackend(SearchBackend):
         return self._browse(conn, tag, columns, query, mask, distances)
 
     def _caches(self) -> tuple[IndexCaches[Any, Any], ...]:
-        return (self._matches, self._rankings, self._documents)
+        return (self._matches, self._rankings, self._documents, self._highlights)
 
     def clear_caches(self) -> None:
         """Empty the caches (benchmarks: the cold case)."""
@@ -675,6 +680,7 @@ class EmbeddedBackend(SearchBackend):
             "matches": self._matches.lru.stats(),
             "rankings": self._rankings.lru.stats(),
             "documents": self._documents.lru.stats(),
+            "highlights": self._highlights.lru.stats(),
         }
 
     def reset_cache_counters(self) -> None:
@@ -790,7 +796,7 @@ class EmbeddedBackend(SearchBackend):
         start = (query.page - 1) * query.per_page
         page = ranked[start : min(start + query.per_page, wanted)]
         docs = self._documents_of(conn, tag, np.array([r[1] for r in page], dtype=np.int64))
-        highlighters: dict[int, Callable[[Document], dict[str, str]]] = {}
+        highlighters: dict[int, Callable[[int, Document], dict[str, str]]] = {}
         hits = []
         for _key, rowid, distance, used in page:
             document = docs.get(rowid)
@@ -798,13 +804,13 @@ class EmbeddedBackend(SearchBackend):
                 continue
             highlight = highlighters.get(id(used))
             if highlight is None:
-                highlight = highlighters[id(used)] = self._highlighter(used)
+                highlight = highlighters[id(used)] = self._highlighter(tag, used)
             hits.append(
                 Hit(
                     id=document["id"],
                     document=document,
                     distance_m=distance,
-                    highlight=highlight(document),
+                    highlight=highlight(rowid, document),
                 )
             )
         return SearchResult(hits=hits, total=min(int(loosest.size), MAX_TOTAL_HITS), facets=facets)
@@ -901,14 +907,18 @@ class EmbeddedBackend(SearchBackend):
 
     # highlights ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _highlighter(used: list[_WordMatch]) -> Callable[[Document], dict[str, str]]:
+    def _highlighter(
+        self, tag: Tag, used: list[_WordMatch]
+    ) -> Callable[[int, Document], dict[str, str]]:
         """Highlights of the documents ranked in one matching round (one memo of verdicts
-        per word for all of them)."""
-        exact = {a.term for m in used for a in m.alternatives if not a.prefix}
-        exact |= {p for m in used for p in m.parts}
-        prefixes = [a.term for m in used for a in m.alternatives if a.prefix]
-        originals = {m.word.original for m in used}
+        per word for all of them; cached per document and set of matching terms)."""
+        exact = frozenset(
+            {a.term for m in used for a in m.alternatives if not a.prefix}
+            | {p for m in used for p in m.parts}
+        )
+        prefixes = tuple(sorted({a.term for m in used for a in m.alternatives if a.prefix}))
+        originals = frozenset(m.word.original for m in used)
+        signature = (originals, exact, prefixes)
 
         def matches(folded: str, stemmed: str) -> bool:
             return (
@@ -920,11 +930,15 @@ class EmbeddedBackend(SearchBackend):
 
         memo: dict[str, bool] = {}
 
-        def highlight(document: Document) -> dict[str, str]:
-            return {
-                field: mark_words(str(document.get(field) or ""), matches, memo)
-                for field in ("name", "summary")
-            }
+        def highlight(rowid: int, document: Document) -> dict[str, str]:
+            cached = self._highlights.get(tag, (signature, rowid))
+            if cached is None:
+                cached = {
+                    field: mark_words(str(document.get(field) or ""), matches, memo)
+                    for field in ("name", "summary")
+                }
+                self._highlights.put(tag, (signature, rowid), cached)
+            return cached
 
         return highlight
 
