@@ -555,9 +555,10 @@ def _server_note(workers: int) -> str:
         return (
             "**Server.** `uvicorn app.main:app --no-access-log` as a subprocess: one process, no "
             "workers, `ENVIRONMENT=development`, background drain off, the app's own access log "
-            "on (to a file). The search endpoint is a sync FastAPI route: it runs in Starlette's "
-            "thread pool (40 threads), so concurrent requests share one GIL — at any concurrency "
-            "the server uses about one core for Python. Peak RSS is `VmHWM` of "
+            "on (to a file). The search endpoint is an async FastAPI route: the search runs on "
+            "the event loop (its session and authorisation dependencies in Starlette's thread "
+            "pool), and all requests share one GIL — at any concurrency the server uses about "
+            "one core for Python. Peak RSS is `VmHWM` of "
             "`/proc/<server pid>/status`, read after the last level."
         )
     return (
@@ -567,8 +568,9 @@ def _server_note(workers: int) -> str:
         "listening socket — the kernel gives each new connection to the worker that accepts it "
         "first, and a keep-alive connection stays with that worker. `ENVIRONMENT=development`, "
         "background drain off, the app's own access log on (to a file). The search endpoint is "
-        "a sync FastAPI route: in each worker it runs in Starlette's thread pool (40 threads), "
-        "so the requests of one worker share that worker's GIL — the server uses at most about "
+        "an async FastAPI route: in each worker the search runs on the event loop (its session "
+        "and authorisation dependencies in Starlette's thread pool), and the requests of one "
+        "worker share that worker's GIL — the server uses at most about "
         f"{workers} cores for Python, one per worker, and only as far as the connections are "
         "spread over the workers. Load starts once `/health/ready` answers 200 and the log "
         "shows every worker's startup complete (the health check reaches only one worker). "
