@@ -664,6 +664,20 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
         f"c={lv.concurrency}: {lv.throughput:,.1f}/s" for lv in run.levels if lv.samples
     )
     add(f"Measured throughput for comparison: {throughputs}.")
+    per_request = [
+        f"c={lv.concurrency}: {1000 * sum(lv.worker_cpu_s) / len(lv.samples):,.1f} ms"
+        for lv in run.levels
+        if lv.samples and lv.worker_cpu_s
+    ]
+    if per_request:
+        add("")
+        add(
+            "Server CPU per request through HTTP (the workers' CPU time during the level ÷ its "
+            f"requests): {', '.join(per_request)}. Compared with the service time above, the rest "
+            "is the HTTP stack (uvicorn, the middlewares, FastAPI's parameters and dependencies, "
+            "the thread-pool hops), the cold work each worker does the first time it sees a query "
+            "(every worker has its own caches), and the worker's threads contending for its GIL."
+        )
     add("")
     add(
         f"Hottest functions (own time) while running {prof.profiled_requests} `{prof.profiled_kind}` "
