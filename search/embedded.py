@@ -13,7 +13,10 @@
   term is quoted, so quotes, ``*``, ``NEAR(``, ``AND``, ``-`` and emoji are plain text;
 * filters are a typed tree over whitelisted fields; geo: bounding box and haversine over the
   columns; documents without coordinates never match a radius and sort last by distance;
-* rebuilds write a new generation of tables and switch to it in one transaction.
+* rebuilds write a new generation of tables and switch to it in one transaction;
+* per process, exact LRU caches (search/caches.py) keep FTS5 matches, candidates' ranking
+  data, page documents and highlights under the index version they were read at; a search
+  reads everything in one snapshot, and any write (a new version) empties them.
 
 Known differences from Meilisearch (see tests/search/test_backend_contract.py): no proximity
 rule; candidate sets are capped at ``CANDIDATE_CAP`` per matching round (pre-selected by name
