@@ -43,10 +43,11 @@ def test_database_down_is_a_503_problem_not_a_500() -> None:
     assert response.headers["Retry-After"] == "30"
 
 
-def test_root_points_to_the_api_documentation(client: TestClient) -> None:
+def test_root_is_the_residents_home_page_linking_the_api(client: TestClient) -> None:
     response = client.get("/", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/api/v1/docs"
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'href="/api/v1/docs"' in response.text  # the API documentation is one link away
 
 
 def test_access_log_has_no_ip_address_or_query(
