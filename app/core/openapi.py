@@ -60,6 +60,10 @@ def _postprocess(schema: dict[str, Any]) -> None:
                 if has_body:
                     responses["422"] = {"description": _DESCRIPTIONS[422]}
                 responses.setdefault("400", {"description": _DESCRIPTIONS[400]})
+            if any(p.get("in") in ("path", "query") for p in operation.get("parameters", [])):
+                # an invalid path or query parameter is a 400 (app/core/errors.py), whatever
+                # else the route documents
+                responses.setdefault("400", {"description": _DESCRIPTIONS[400]})
             for status, response in responses.items():
                 code = int(status) if status.isdigit() else 0
                 if 200 <= code < 400:
