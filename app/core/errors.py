@@ -223,6 +223,8 @@ def field_errors(errors: Sequence[Any]) -> list[FieldError]:
     ]
 
 
+SQLITE_BUSY = 5  # "database is locked"; extended codes (BUSY_SNAPSHOT = 517) share the low byte
+
 _STATUS_TITLES: dict[int, tuple[str, str, str]] = {
     400: ("ongeldig-verzoek", "Ongeldig verzoek", "Het verzoek is niet goed opgebouwd."),
     401: ("niet-ingelogd", "Niet geautoriseerd", "Log in of stuur een geldige sleutel mee."),
@@ -295,6 +297,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, _exc: StaleDataError) -> JSONResponse:
         # Two updates of the same version raced past the If-Match check: the later one loses.
+        return _stale_problem(request)
+
+    def _stale_problem(request: Request) -> JSONResponse:
         return problem_response(
             status=409,
             title="Gegevens zijn intussen gewijzigd",
@@ -319,6 +324,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
+        code = getattr(exc.orig, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF == SQLITE_BUSY and request.method != "GET":
+            # SQLite allows one writer: a write that read first and then found another write
+            # in progress is refused at once (no wait, that could deadlock) — the same race
+            # as a StaleDataError on PostgreSQL, so the same 409, not "database down".
+            return _stale_problem(request)
         logger.error("database unavailable: %s", exc.orig)
         return problem_response(
             status=503,

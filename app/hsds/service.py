@@ -223,6 +223,8 @@ def service_at_locations_statement(
 
 
 def _name_like(column: Any, text: str | None) -> list[ColumnElement[bool]]:
+    # no name holds a NUL, and PostgreSQL refuses one in a string literal (a 500 before)
+    text = None if text is None else text.replace("\x00", "")
     if text is None or not text.strip():
         return []
     escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

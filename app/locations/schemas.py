@@ -23,6 +23,10 @@ from app.geo.geocoding import GeoPrecision
 from app.locations.models import LocationType, NeighbourhoodSource
 from app.schedules.schemas import ScheduleIn, SchedulePublic
 
+# European Netherlands with a small margin (south, west, north, east); a pin outside it is a
+# typo, swapped coordinates or "null island" (0, 0) — never a listing of a Dutch municipality.
+NETHERLANDS_BOUNDS = (50.7, 3.2, 53.7, 7.3)
+
 
 class AddressIn(InputModel):
     address_1: AddressLine | None = Field(default=None, examples=["Koningin Máximalaan 30"])
@@ -72,6 +76,14 @@ class LocationWrite(InputModel):
             raise PydanticCustomError(
                 "nl_coordinates", "Geef latitude en longitude samen op (of laat beide weg)."
             )
+        if self.latitude is not None and self.longitude is not None:
+            south, west, north, east = NETHERLANDS_BOUNDS
+            if not (south <= self.latitude <= north and west <= self.longitude <= east):
+                raise PydanticCustomError(
+                    "nl_outside_netherlands",
+                    "Deze coördinaten liggen niet in Nederland (latitude 50,7-53,7, longitude "
+                    "3,2-7,3). Zijn latitude en longitude misschien verwisseld?",
+                )
         return self
 
 
