@@ -1,7 +1,7 @@
 """Property-based fuzzing of /api/v1 and /hsds with schemathesis (issue 9): anonymous and per
 role, against the committed OpenAPI documents, in-process on the demo data (SQLite).
 
-Checks per response: no 5xx, a documented status code, the documented content type and body
+Checks per response: no 5xx, a documented status code, the documented content type, headers and body
 schema, and every 4xx is application/problem+json. ``FUZZ_EXAMPLES`` sets the examples per
 operation (default in tests/fuzz/harness.py)."""
 
