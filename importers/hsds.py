@@ -536,8 +536,6 @@ class _TermIndex:
         ):
             if candidate and (key := self.taxonomy_names.get(candidate.casefold())):
                 return key
-            if candidate and (key := self.taxonomy_names.get(candidate)):
-                return key
         return None
 
     def fields_for(

@@ -152,9 +152,12 @@ def search_insights(
             col(ZeroResultQuery.month) <= period.end,
         )
     ).all()
+    by_month: dict[date, list[SearchTally]] = defaultdict(list)
+    for tally in tallies:
+        by_month[tally.month].append(tally)
     months = []
     for month in period.months():
-        rows = [t for t in tallies if t.month == month]
+        rows = by_month.get(month, [])
         totals = [t for t in rows if t.theme == ""]
         searches = sum(t.count for t in totals)
         zero = sum(t.count for t in totals if t.zero_results)

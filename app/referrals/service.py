@@ -29,6 +29,7 @@ from app.core.models import utcnow
 from app.core.periodic import PeriodicWorker
 from app.core.schemas import Ref, TermRef
 from app.core.visibility import service_is_public
+from app.insights.recorder import month_start
 from app.municipalities.models import Municipality
 from app.notifications.service import enqueue_email, public_link
 from app.organizations.models import Organization
@@ -67,10 +68,6 @@ STATUS_TEXT = {
 def new_reference_code() -> str:
     chars = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
     return f"WR-{chars[:4]}-{chars[4:]}"
-
-
-def month_of(moment: datetime) -> datetime:
-    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
 # --- who may see what -------------------------------------------------------------------------
@@ -305,7 +302,7 @@ def create(*, session: Session, settings: Settings, data: ReferralCreate) -> Ref
         urgency=data.urgency.value,
         themes=[t.slug for t in themes],
         reference_code=_unique_code(session),
-        month=month_of(now).date(),
+        month=month_start(now.date()),
         note_enc=cipher.encrypt(data.note),
         contact_name_enc=cipher.encrypt(contact.name) if contact else None,
         contact_phone_enc=cipher.encrypt(contact.phone) if contact else None,
@@ -371,9 +368,7 @@ def change_status(
     if wanted in CLOSED:
         referral.closed_at = referral.updated_at
         if data.outcome is not None:
-            referral.outcome_enc = (
-                cipher_for(settings).encrypt(data.outcome) if referral.erased_at is None else None
-            )
+            referral.outcome_enc = cipher_for(settings).encrypt(data.outcome)
     session.add(referral)
     session.flush()
     _event(session, referral, wanted, user_id)
@@ -394,14 +389,14 @@ def redeem(*, session: Session, settings: Settings, code: str) -> Referral:
     if referral.used_at is not None:
         raise Conflict(f"Dit recept is al gebruikt ({referral.used_at:%d-%m-%Y}).")
     referral.used_at = utcnow()
-    if referral.status in (ReferralStatus.verstuurd.value, ReferralStatus.ontvangen.value):
+    moved = referral.status in (ReferralStatus.verstuurd.value, ReferralStatus.ontvangen.value)
+    if moved:
         referral.status = ReferralStatus.in_contact.value
-        session.add(referral)
-        session.flush()
-        _event(session, referral, ReferralStatus.in_contact, user_id)
-        _notify_referrer(session, settings, referral)
     session.add(referral)
     session.flush()
+    if moved:
+        _event(session, referral, ReferralStatus.in_contact, user_id)
+        _notify_referrer(session, settings, referral)
     return referral
 
 
