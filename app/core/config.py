@@ -37,6 +37,11 @@ class SearchBackendName(StrEnum):
     meilisearch = "meilisearch"
 
 
+class SearchFallback(StrEnum):
+    none = "none"  # search answers 503 while the search engine is unavailable
+    database = "database"  # a slower, simpler search straight on the database (docs/reliability.md)
+
+
 class GeocoderName(StrEnum):
     none = "none"  # offline chain only: PC6 > PC4 > kern centroid
     pdok = "pdok"  # PDOK Locatieserver first (needs internet)
@@ -58,6 +63,11 @@ class Settings(BaseSettings):
     meili_index: str = "services"
     search_timeout_s: float = 5.0
     search_drain_interval_s: float = 30.0
+    # What search does while the engine is down: 503 (default) or a database-backed fallback.
+    search_fallback: SearchFallback = SearchFallback.none
+    # Public search requests per client per minute, per server process, counted in memory
+    # under a salted hash of the client address that is never stored (0 = no limit).
+    search_max_per_client_per_minute: int = Field(default=120, ge=0)
     geocoder: GeocoderName = GeocoderName.none
     pdok_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
     pdok_timeout_s: float = 5.0
@@ -100,6 +110,14 @@ class Settings(BaseSettings):
     # Per client address per hour and per server process (in memory only, salted hash).
     feedback_max_per_client_per_hour: int = Field(default=20, gt=0)
     # --- end resident feedback ---
+    # --- retention (app/privacy; docs/privacy.md "Bewaartermijnen") ---
+    # The text of handled resident feedback is erased this many days after it was handled
+    # (open feedback: after this many days since it came in).
+    feedback_text_retention_days: int = Field(default=365, ge=1, le=3650)
+    # Audit events older than this lose who did it (actor) and personal values in changes.
+    audit_actor_retention_days: int = Field(default=730, ge=1, le=3650)
+    retention_interval_s: float = Field(default=86400.0, ge=0)
+    # --- end retention ---
     # --- referrals (app/referrals; docs/privacy.md) ---
     # Fernet keys (urlsafe base64, 32 bytes), comma-separated: the first encrypts, all decrypt
     # (key rotation: put the new key first, run `sociale-kaart referrals rotate-key`, then drop
