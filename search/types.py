@@ -112,6 +112,8 @@ class SearchResult:
     hits: list[Hit]
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    # True when the answer came from the database fallback, not from the engine
+    fallback: bool = False
 
 
 @dataclass(frozen=True)

@@ -61,10 +61,16 @@ class Settings(BaseSettings):
     meili_url: str | None = None
     meili_api_key: SecretStr | None = None
     meili_index: str = "services"
-    search_timeout_s: float = 5.0
+    search_timeout_s: float = Field(default=5.0, gt=0)  # per call to Meilisearch
     search_drain_interval_s: float = 30.0
     # What search does while the engine is down: 503 (default) or a database-backed fallback.
     search_fallback: SearchFallback = SearchFallback.none
+    # The fallback keeps public listings in memory (refreshed every minute); above this many
+    # it stays off and search answers 503 (a national index needs a highly available engine).
+    search_fallback_max_documents: int = Field(default=20_000, gt=0)
+    # After a failure the engine is not asked again for this long: searches answer at once
+    # (503 or fallback) instead of each waiting for SEARCH_TIMEOUT_S.
+    search_circuit_open_s: float = Field(default=10.0, ge=0)
     # Public search requests per client per minute, per server process, counted in memory
     # under a salted hash of the client address that is never stored (0 = no limit).
     search_max_per_client_per_minute: int = Field(default=120, ge=0)

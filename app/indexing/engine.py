@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -11,12 +12,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.core.config import SearchBackendName, Settings
+from app.core.config import SearchBackendName, SearchFallback, Settings
 from app.indexing.documents import build_analyzer
+from app.indexing.fallback import DatabaseFallback
 from app.indexing.service import DrainReport, current_settings, drain, pending_count, reindex
 from search.analysis import Analyzer
 from search.backend import SearchBackend
-from search.types import SearchQuery, SearchResult
+from search.types import SearchQuery, SearchResult, SearchUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,17 @@ class SearchEngine:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.clock: Callable[[], float] = time.monotonic
+        self._resting_until = 0.0
+        self.fallback = (
+            DatabaseFallback(
+                sessions=self.sessions,
+                analyzer=lambda: self.analyzer,
+                max_documents=settings.search_fallback_max_documents,
+            )
+            if settings.search_fallback is SearchFallback.database
+            else None
+        )
 
     def _default_factory(self, analyzer: Analyzer) -> SearchBackend:
         if self.settings.search_backend is SearchBackendName.meilisearch:
@@ -94,24 +107,75 @@ class SearchEngine:
         )
 
     def search(self, query: SearchQuery) -> SearchResult:
-        return self.backend.search(query)
+        """The engine's answer; while it is unavailable the fallback's (SEARCH_FALLBACK) or
+        ``SearchUnavailableError``. After a failure the engine rests for
+        SEARCH_CIRCUIT_OPEN_S: searches answer at once instead of each waiting for a timeout."""
+        if not self.resting:
+            try:
+                result = self.backend.search(query)
+            except SearchUnavailableError as exc:
+                self._resting_until = self.clock() + self.settings.search_circuit_open_s
+                logger.warning("search engine unavailable: %s", exc)
+                return self._fallback_search(query, exc)
+            self._end_rest()
+            return result
+        return self._fallback_search(
+            query, SearchUnavailableError("search engine resting after a failure")
+        )
+
+    def _fallback_search(self, query: SearchQuery, cause: SearchUnavailableError) -> SearchResult:
+        if self.fallback is None:
+            raise cause
+        try:
+            result = self.fallback.search(query)
+        except SearchUnavailableError as exc:
+            raise exc from cause
+        result.fallback = True
+        return result
 
     def sync(self, service_ids: Iterable[uuid.UUID]) -> DrainReport:
-        """Send what these services look like now (called right after a commit)."""
-        return drain(
-            sessions=self.sessions,
-            backend=self.backend,
-            only=list(service_ids),
-            analyzer=self.analyzer,
+        """Send what these services look like now (called right after a commit). While the
+        engine rests after a failure the changes stay in the outbox for the drain loop, so a
+        write does not wait for a timeout."""
+        if self.resting:
+            with self.sessions() as session:
+                return DrainReport(remaining=pending_count(session=session))
+        return self._observe(
+            drain(
+                sessions=self.sessions,
+                backend=self.backend,
+                only=list(service_ids),
+                analyzer=self.analyzer,
+            )
         )
 
     def drain(self, *, retry_now: bool = False) -> DrainReport:
-        return drain(
-            sessions=self.sessions,
-            backend=self.backend,
-            retry_now=retry_now,
-            analyzer=self.analyzer,
+        return self._observe(
+            drain(
+                sessions=self.sessions,
+                backend=self.backend,
+                retry_now=retry_now,
+                analyzer=self.analyzer,
+            )
         )
+
+    @property
+    def resting(self) -> bool:
+        """Is the engine resting after a failure (SEARCH_CIRCUIT_OPEN_S)?"""
+        return self.clock() < self._resting_until
+
+    def _observe(self, report: DrainReport) -> DrainReport:
+        """A failed send rests the engine; a successful one ends the rest."""
+        if report.failed:
+            self._resting_until = self.clock() + self.settings.search_circuit_open_s
+        elif report.sent:
+            self._end_rest()
+        return report
+
+    def _end_rest(self) -> None:
+        if self._resting_until and self.fallback is not None:
+            self.fallback.forget()
+        self._resting_until = 0.0
 
     def backlog(self) -> int:
         with self.sessions() as session:

@@ -249,6 +249,13 @@ def search_content(
     *, session: Session, engine: SearchEngine, params: SearchParams
 ) -> dict[str, Any]:
     """``SearchResponse`` as plain JSON data (field order as in the model)."""
+    return search_page(session=session, engine=engine, params=params)[0]
+
+
+def search_page(
+    *, session: Session, engine: SearchEngine, params: SearchParams
+) -> tuple[dict[str, Any], bool]:
+    """``search_content`` and whether the database fallback answered (SEARCH_FALLBACK)."""
     query = build_query(session, params)
     try:
         result = engine.search(query)
@@ -293,7 +300,7 @@ def search_content(
                 },
             }
         )
-    return {
+    content = {
         "items": items,
         "total": result.total,
         "page": params.page,
@@ -302,6 +309,7 @@ def search_content(
             api: result.facets.get(index_field, {}) for api, index_field in FACET_FIELDS.items()
         },
     }
+    return content, result.fallback
 
 
 def _escape(text: str) -> str:

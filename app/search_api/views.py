@@ -19,6 +19,8 @@ router = APIRouter(prefix="/search", tags=["Zoeken"])
 
 SlugItem = Annotated[str, Query(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]
 MAX_QUERY = 500
+# Set when the search engine was down and the database fallback answered (SEARCH_FALLBACK).
+FALLBACK_HEADER = "Search-Fallback"
 
 
 def _engine(request: Request) -> SearchEngine:
@@ -91,7 +93,9 @@ def search(
     Een voorziening voor de hele gemeente hoort bij elke wijk en kern. Zonder zoekwoorden:
     alle voorzieningen die aan de filters voldoen, op naam. Met postcode of lat/lon: binnen
     radius_km (standaard 5 km), met afstand per voorziening; sort=distance sorteert op afstand.
-    Onbekende slugs geven 422 met hun naam.
+    Onbekende slugs geven 422 met hun naam. Is de zoekmachine even niet bereikbaar, dan
+    503 met Retry-After, of — als de gemeente dat heeft ingesteld — een eenvoudiger zoekactie
+    in de database (zonder tikfouten-tolerantie), met de header `Search-Fallback: database`.
     """
     params = service.SearchParams(
         q=q,
@@ -116,10 +120,13 @@ def search(
     # async route (one thread hop less, ~10% less CPU) its database work ran on the event loop,
     # and under a burst a blocking pool checkout there stalled the worker for the pool timeout
     # (docs/search.md, "The request path").
-    content = service.search_content(session=session, engine=_engine(request), params=params)
+    content, fallback = service.search_page(
+        session=session, engine=_engine(request), params=params
+    )
     if page == 1:  # the monitor counts searches, not page turns (app/insights/recorder.py)
         record_search(request.app.state, session, params, total=int(content["total"]))
-    return Response(content=to_json(content), media_type="application/json")
+    headers = {FALLBACK_HEADER: "database"} if fallback else None
+    return Response(content=to_json(content), media_type="application/json", headers=headers)
 
 
 @router.get(
