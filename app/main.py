@@ -29,6 +29,7 @@ from app.core.db import build_engine
 from app.core.errors import install_error_handlers
 from app.core.middleware import ApiVersionHeader, BodySizeLimit, Cors, SecurityHeaders
 from app.core.openapi import API_VERSION, install_openapi
+from app.core.ratelimit import ClientRateLimit, ClientRateLimiter, LimitRule
 from app.export.views import router as export_router
 from app.feedback.views import router as feedback_router
 from app.freshness.service import build_worker as build_freshness_worker
@@ -117,6 +118,28 @@ class AccessLog:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+def search_limit_rules(settings: Settings) -> list[LimitRule]:
+    """Public search per client and minute (SEARCH_MAX_PER_CLIENT_PER_MINUTE; 0 = none): the
+    API, the residents' search page and HSDS search share one count; suggestions while
+    typing have their own, four times as large."""
+    limit = settings.search_max_per_client_per_minute
+    if limit <= 0:
+        return []
+    detail = (
+        "U heeft in korte tijd heel veel zoekopdrachten gedaan. Wacht even en probeer het "
+        "dan opnieuw."
+    )
+    search = frozenset({f"{API_PREFIX}/search", "/zoeken", f"{HSDS_PREFIX}/services"})
+    return [
+        LimitRule(search, ClientRateLimiter(limit=limit, window_s=60), detail),
+        LimitRule(
+            frozenset({f"{API_PREFIX}/search/suggest"}),
+            ClientRateLimiter(limit=4 * limit, window_s=60),
+            detail,
+        ),
+    ]
 
 
 def build_geo_worker(settings: Settings, engine: Engine, search: SearchEngine) -> GeoWorker:
@@ -266,7 +289,9 @@ def create_app(
     app.mount(API_PREFIX, api_v1)
     app.mount(HSDS_PREFIX, create_hsds_app(settings, engine, search))  # Open Referral HSDS 3.0
     install_web(app, api=api_v1, settings=settings)  # the pages at /, on the public API only
-    # Outermost last: AccessLog > SecurityHeaders > BodySizeLimit > app (413s get both).
+    # Outermost last: AccessLog > SecurityHeaders > BodySizeLimit > limits > app (413s and
+    # 429s get both).
+    app.add_middleware(ClientRateLimit, rules=search_limit_rules(settings))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(
         SecurityHeaders,

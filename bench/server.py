@@ -291,6 +291,8 @@ def start_server(
             "SEARCH_BACKEND": "embedded",
             "SEARCH_INDEX_PATH": index_path,
             "SEARCH_DRAIN_INTERVAL_S": "0",
+            # every load client comes from 127.0.0.1: no per-client search limit here
+            "SEARCH_MAX_PER_CLIENT_PER_MINUTE": "0",
             "PYTHONPATH": str(code_root),  # the snapshot's app, not the working tree's
         }
     )

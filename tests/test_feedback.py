@@ -19,7 +19,8 @@ from app.accounts.service import create_user
 from app.core.models import utcnow
 from app.feedback.models import FeedbackCategory, FeedbackStatus, ServiceFeedback
 from app.feedback.schemas import FeedbackCreate
-from app.feedback.service import THANK_YOU, ClientRateLimiter, create
+from app.core.ratelimit import ClientRateLimiter
+from app.feedback.service import THANK_YOU, create
 from app.municipalities.models import Municipality
 from app.services.models import Service
 from tests.test_api_write import add_amstelveen, make_org, make_service

@@ -23,6 +23,7 @@ _DESCRIPTIONS = {
     404: "Niet gevonden of niet openbaar",
     409: "Conflict met bestaande gegevens",
     422: "De inhoud van het verzoek klopt niet",
+    429: "Te veel verzoeken van deze client; probeer het na Retry-After seconden opnieuw",
     503: "Tijdelijk niet beschikbaar",
 }
 

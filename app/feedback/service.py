@@ -16,15 +16,9 @@ Both answer 429 (problem+json) with ``Retry-After``. Functions flush, never comm
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-import secrets
 import threading
-import time
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +31,7 @@ from app.accounts.principal import Principal, PrincipalKind
 from app.core.errors import NotFound, TooManyRequests
 from app.core.models import utcnow
 from app.core.pagination import PageParams
+from app.core.ratelimit import ClientRateLimiter
 from app.core.schemas import Ref
 from app.feedback.models import FeedbackCategory, FeedbackStatus, ServiceFeedback
 from app.feedback.schemas import FeedbackCreate, FeedbackPage, FeedbackRead, FeedbackUpdate
@@ -53,76 +48,6 @@ THANK_YOU = (
 # --- the per-client limit (memory only) ---------------------------------------------------------
 
 
-class ClientRateLimiter:
-    """At most ``limit`` hits per client within ``window`` seconds, in this process only.
-
-    A client is known by ``HMAC-SHA256(salt, address)``; the salt is random, lives only in
-    memory and is replaced whenever no entry is left. The address itself is never kept.
-    ``max_clients`` bounds the memory: beyond it the clients quiet for longest are forgotten.
-    """
-
-    def __init__(
-        self,
-        *,
-        limit: int,
-        window_s: float = WINDOW.total_seconds(),
-        max_clients: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self.max_clients = max_clients
-        self.clock = clock
-        self._salt = secrets.token_bytes(32)
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _key(self, address: str) -> str:
-        return hmac.new(self._salt, address.encode(), hashlib.sha256).hexdigest()
-
-    def _prune(self, now: float) -> None:
-        """Forget clients whose last hit left the window (the dict is ordered by last hit)."""
-        horizon = now - self.window_s
-        while self._hits:
-            key, hits = next(iter(self._hits.items()))
-            if hits and hits[-1] > horizon:
-                break
-            del self._hits[key]
-        if not self._hits:
-            self._salt = secrets.token_bytes(32)
-
-    def retry_after(self, address: str) -> int | None:
-        """Seconds until this client may send again; None when it may now."""
-        with self._lock:
-            now = self.clock()
-            hits = self._hits.get(self._key(address))
-            if hits is None:
-                return None
-            while hits and hits[0] <= now - self.window_s:
-                hits.popleft()
-            if len(hits) < self.limit:
-                return None
-            return max(1, math.ceil(hits[0] + self.window_s - now))
-
-    def record(self, address: str) -> None:
-        with self._lock:
-            now = self.clock()
-            self._prune(now)
-            key = self._key(address)
-            hits = self._hits.setdefault(key, deque())
-            hits.append(now)
-            self._hits.move_to_end(key)
-            while len(self._hits) > self.max_clients:
-                self._hits.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._hits)
-
-    def stored_keys(self) -> list[str]:
-        """The stored keys (hashes), for tests: never an address."""
-        return list(self._hits)
-
-
 _LIMITER_LOCK = threading.Lock()
 
 
@@ -133,7 +58,7 @@ def limiter_of(state: Any, limit: int) -> ClientRateLimiter:
         with _LIMITER_LOCK:
             found = getattr(state, "feedback_limiter", None)
             if found is None:
-                found = ClientRateLimiter(limit=limit)
+                found = ClientRateLimiter(limit=limit, window_s=WINDOW.total_seconds())
                 state.feedback_limiter = found
     assert isinstance(found, ClientRateLimiter)
     return found

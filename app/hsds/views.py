@@ -217,7 +217,12 @@ def meta(request: Request) -> hsds.ApiMeta:
     )
 
 
-@_get("/services", hsds.ServicePage, "listServices", _ndjson_responses(hsds.Service))
+@_get(
+    "/services",
+    hsds.ServicePage,
+    "listServices",
+    {**_ndjson_responses(hsds.Service), **problem_responses(429)},
+)
 def list_services(
     request: Request,
     session: ReadSession,

@@ -33,7 +33,7 @@ def _engine(request: Request) -> SearchEngine:
     operation_id="search",
     summary="Zoeken op hulpvraag, doelgroep en wijk",
     response_model=SearchResponse,
-    responses=problem_responses(400, 422, 503),
+    responses=problem_responses(400, 422, 429, 503),
 )
 def search(
     request: Request,
@@ -133,7 +133,7 @@ def search(
     "/suggest",
     operation_id="searchSuggest",
     summary="Suggesties tijdens het typen (thema's en namen)",
-    responses=problem_responses(400),
+    responses=problem_responses(400, 429),
 )
 def suggest(
     request: Request,
