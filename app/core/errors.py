@@ -311,8 +311,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        # Reached only when a concurrent write won a race our own checks could not see.
-        logger.warning("integrity error: %s", exc.orig)
+        # Reached only when a concurrent write won a race our own checks could not see. Only
+        # the first line (which constraint): PostgreSQL's DETAIL quotes the values, e.g. an
+        # e-mail address, and logs hold no personal data (docs/privacy.md "Logs").
+        logger.warning("integrity error: %s", str(exc.orig).split("\n", 1)[0])
         return problem_response(
             status=409,
             title="Conflict",
