@@ -39,7 +39,9 @@ geo_cli = typer.Typer(help="Postcodes en coördinaten.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
 cli.add_typer(search_cli, name="search")
 cli.add_typer(geo_cli, name="geo")
-export_cli = typer.Typer(help="Gegevens exporteren (open data).", no_args_is_help=True)
+export_cli = typer.Typer(
+    help="Gegevens exporteren (open data) en een volledige back-up maken.", no_args_is_help=True
+)
 cli.add_typer(export_cli, name="export")
 users_cli = typer.Typer(help="Accounts (de eerste beheerder aanmaken).", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
@@ -511,6 +513,100 @@ def export_hsds(
     console.print(f"Export geschreven: {output}")
 
 
+# --- backup and restore (app/backup; docs/operations.md "Back-up en herstel") ------------------
+
+
+@export_cli.command("backup")
+def export_backup(
+    path: Annotated[Path, typer.Argument(help="Doelbestand (.zip)", dir_okay=False)],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Een bestaand bestand vervangen")
+    ] = False,
+) -> None:
+    """Maak een volledige back-up van de database (alle tabellen) in één zip-bestand. Dit kan
+    terwijl de server draait. Terugzetten: 'sociale-kaart restore BESTAND.zip'.
+
+    Exitcode 0: back-up gemaakt; 1: geen back-up gemaakt (zie de melding).
+    """
+    from app.backup.service import BackupError, create_backup
+
+    if path.exists() and not overwrite:
+        console.print(f"[red]{path} bestaat al. Kies een andere naam of gebruik --overwrite.[/red]")
+        raise typer.Exit(code=1)
+    engine = build_engine(get_settings().database_url)
+    try:
+        with _progress("Back-up") as progress:
+            task = progress.add_task("backup", total=None)
+            report = create_backup(
+                engine=engine,
+                path=path,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from None
+    finally:
+        engine.dispose()
+    console.print(
+        f"Back-up geschreven: {path} ({report.rows} rijen uit {len(report.manifest.tables)} "
+        f"tabellen, databaseversie {report.manifest.revision})."
+    )
+    console.print(
+        "Let op: de persoonsgegevens van verwijzingen staan er versleuteld in. Bewaar "
+        "FIELD_ENCRYPTION_KEYS veilig en apart van de back-up: zonder die sleutels zijn ze "
+        "na herstel niet te lezen."
+    )
+
+
+@cli.command("restore")
+def restore(
+    path: Annotated[
+        Path,
+        typer.Argument(help="Back-up (.zip) van 'sociale-kaart export backup'", dir_okay=False),
+    ],
+) -> None:
+    """Zet een back-up terug in een lege database op dezelfde databaseversie (alles of niets)
+    en bouw daarna de zoekindex opnieuw op. Zie docs/operations.md, "Back-up en herstel".
+
+    Exitcode 0: hersteld; 1: niet hersteld, er is niets veranderd (zie de melding);
+    3: hersteld, maar de zoekindex niet (voer 'sociale-kaart search reindex' uit).
+    """
+    from app.backup.service import BackupError, read_manifest, restore_backup
+
+    engine = build_engine(get_settings().database_url)
+    try:
+        manifest = read_manifest(path=path)
+        console.print(
+            f"Back-up van {manifest.created_at:%d-%m-%Y %H:%M} UTC: databaseversie "
+            f"{manifest.revision}, {manifest.rows} rijen, softwareversie {manifest.app_version}."
+        )
+        with _progress("Herstellen") as progress:
+            task = progress.add_task("restore", total=manifest.rows)
+            report = restore_backup(
+                engine=engine,
+                path=path,
+                progress=lambda done, _total: progress.update(task, completed=done),
+            )
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(code=1) from None
+    finally:
+        engine.dispose()
+    console.print(f"Hersteld: {report.rows} rijen in {len(report.tables)} tabellen.")
+    console.print("Nu wordt de zoekindex opnieuw opgebouwd (zoals 'sociale-kaart search reindex').")
+    try:
+        search_reindex()
+    except Exception as exc:
+        console.print(
+            f"[yellow]De zoekindex is niet opgebouwd ({exc}). De gegevens zijn wel hersteld: "
+            "voer 'sociale-kaart search reindex' uit zodra de zoekmachine bereikbaar is.[/yellow]"
+        )
+        raise typer.Exit(code=3) from None
+
+
+# --- end backup and restore ----------------------------------------------------------------------
+
+
 def _drain_quietly() -> None:
     """Send what the outbox holds; when the engine is down the changes wait in the outbox."""
     from app.indexing.service import DrainReport
@@ -864,6 +960,54 @@ def referrals_rotate_key() -> None:
         changed = rotate_key(session=session, settings=get_settings())
         session.commit()
     console.print(f"{changed} verwijzing(en) opnieuw versleuteld met de nieuwste sleutel.")
+
+
+# --- privacy (app/privacy; docs/privacy.md "Bewaartermijnen") -------------------------------
+
+privacy_cli = typer.Typer(
+    help="Privacy (AVG): persoonsgegevens wissen na hun bewaartermijn.", no_args_is_help=True
+)
+cli.add_typer(privacy_cli, name="privacy")
+
+
+@privacy_cli.command("retention")
+def privacy_retention(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Alleen tellen: niets wissen of verwijderen")
+    ] = False,
+) -> None:
+    """Pas de bewaartermijnen toe: tekst van oude meldingen wissen, verlopen uitnodigingen,
+    herstellinks, sessies en mislukte inlogpogingen verwijderen. De server doet dit ook zelf
+    (elke RETENTION_INTERVAL_S seconden, standaard eens per dag)."""
+    from app.core.models import utcnow
+    from app.privacy.retention import EXPIRED_GRACE, enforce_retention
+
+    settings = get_settings()
+    with _session() as session:
+        report = enforce_retention(session=session, settings=settings, now=utcnow())
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if dry_run:
+        console.print("Bewaartermijnen (proefrun: er is niets gewist). Aan de beurt zijn:")
+    else:
+        console.print("Bewaartermijnen: gewist of verwijderd zijn:")
+    after = f"{EXPIRED_GRACE.days} dagen na afloop"
+    for label, count in (
+        (
+            f"tekst van meldingen (na {settings.feedback_text_retention_days} dagen)",
+            report.feedback_erased,
+        ),
+        (f"uitnodigingen ({after})", report.invitations_deleted),
+        (f"links voor een nieuw wachtwoord ({after})", report.password_resets_deleted),
+        (f"sessies ({after})", report.refresh_tokens_deleted),
+        ("mislukte inlogpogingen (na 1 dag)", report.login_failures_deleted),
+    ):
+        console.print(f"  {label + ':':<48}{count:>7}")
+
+
+# --- end privacy -------------------------------------------------------------------------------
 
 
 @cli.command("serve")

@@ -46,6 +46,7 @@ from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
 from app.notifications.service import NotificationSender
 from app.organizations.views import router as organizations_router
+from app.privacy.retention import build_retention_worker
 from app.referrals.service import build_purge_worker
 from app.referrals.views import router as referrals_router
 from app.search_api.views import router as search_router
@@ -243,6 +244,8 @@ def create_app(
 
     # Referrals (app/referrals): personal data is erased after the retention period.
     purge = build_purge_worker(settings, engine)
+    # Privacy (app/privacy): feedback text, expired tokens etc. go after their retention period.
+    retention = build_retention_worker(settings, engine)
     # The monitor (app/insights): anonymous search counts, gathered in memory, written often.
     recorder = SearchRecorder(sessions=lambda: Session(engine, expire_on_commit=False))
     tallies = build_flush_worker(recorder, engine, settings.insights_flush_interval_s)
@@ -255,6 +258,7 @@ def create_app(
             mail.start()
             freshness.start()
             purge.start()
+            retention.start()
             tallies.start()
         try:
             yield
@@ -266,6 +270,7 @@ def create_app(
                 except Exception:
                     logging.getLogger(__name__).exception("writing the search counts failed")
             purge.stop()
+            retention.stop()
             await _app.state.web_api.aclose()
             freshness.stop()
             mail.stop()
@@ -281,6 +286,7 @@ def create_app(
     app.state.geo = geo
     app.state.mail = mail
     app.state.freshness = freshness
+    app.state.retention = retention
     app.include_router(health_router)
     install_error_handlers(app)
 

@@ -53,12 +53,15 @@ NOT_AUDITED: frozenset[str] = frozenset(
 )
 # Their values never enter the trail: a change shows as "***". ``message``: residents' free
 # text (service_feedback) may hold personal data; the append-only trail must not keep it.
+# ``note``: the redactie's note on that feedback, erased with it after the retention period
+# (app/privacy/retention.py); also masks the note of a criteria version (kept in its row).
 SECRET_COLUMNS: frozenset[str] = frozenset(
     {
         "password_hash",
         "token_hash",
         "key_hash",
         "message",
+        "note",
         # Referral personal data (encrypted, erased after retention): never copied to audit.
         "note_enc",
         "contact_name_enc",

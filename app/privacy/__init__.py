@@ -1,0 +1,1 @@
+"""Privacy (AVG): retention of personal data (docs/privacy.md "Bewaartermijnen")."""
