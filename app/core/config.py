@@ -117,11 +117,15 @@ class Settings(BaseSettings):
     feedback_max_per_client_per_hour: int = Field(default=20, gt=0)
     # --- end resident feedback ---
     # --- retention (app/privacy; docs/privacy.md "Bewaartermijnen") ---
-    # The text of handled resident feedback is erased this many days after it was handled
-    # (open feedback: after this many days since it came in).
+    # The text and the redactie's note of resident feedback are erased this many days after
+    # it was handled (open feedback: after this many days since it came in).
     feedback_text_retention_days: int = Field(default=365, ge=1, le=3650)
-    # Audit events older than this lose who did it (actor) and personal values in changes.
+    # Meant: audit events older than this lose who did it (actor) and personal values in
+    # changes. NOT enforced yet: the database refuses every UPDATE of audit_event (triggers of
+    # migration 0004); enforcing it needs a migration (docs/privacy.md "Open punten").
     audit_actor_retention_days: int = Field(default=730, ge=1, le=3650)
+    # How often the server runs the retention job, in seconds (0 = only by hand: sociale-kaart
+    # privacy retention).
     retention_interval_s: float = Field(default=86400.0, ge=0)
     # --- end retention ---
     # --- referrals (app/referrals; docs/privacy.md) ---
