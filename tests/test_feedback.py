@@ -17,9 +17,9 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Role, UserAccount
 from app.accounts.service import create_user
 from app.core.models import utcnow
+from app.core.ratelimit import ClientRateLimiter
 from app.feedback.models import FeedbackCategory, FeedbackStatus, ServiceFeedback
 from app.feedback.schemas import FeedbackCreate
-from app.core.ratelimit import ClientRateLimiter
 from app.feedback.service import THANK_YOU, create
 from app.municipalities.models import Municipality
 from app.services.models import Service

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.core.config import GeocoderName
-from app.geo.geocoding import AddressQuery
-from app.geo.pdok import GeocoderError
+from app.geo.geocoding import AddressQuery, GeocoderError
 from app.geo.service import build_geocoder
 from app.notifications.service import default_smtp
 from app.web.client import ApiError, PublicApi
@@ -37,7 +36,7 @@ def test_smtp_gives_up(silent_port: int) -> None:
         update={"smtp_host": "127.0.0.1", "smtp_port": silent_port, "smtp_timeout_s": TIMEOUT_S}
     )
     started = time.perf_counter()
-    with pytest.raises(OSError):  # socket.timeout / TimeoutError waiting for the greeting
+    with pytest.raises(TimeoutError):  # waiting for the greeting
         default_smtp(settings)
     assert time.perf_counter() - started < BOUND_S
 
@@ -91,5 +90,5 @@ def test_the_pages_give_up_on_a_separately_hosted_api(silent_port: int) -> None:
 
 def test_every_timeout_setting_must_be_positive() -> None:
     for name in ("search_timeout_s", "smtp_timeout_s"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="greater than 0"):
             make_settings().model_validate({**make_settings().model_dump(), name: 0})
