@@ -120,9 +120,7 @@ def search(
     # async route (one thread hop less, ~10% less CPU) its database work ran on the event loop,
     # and under a burst a blocking pool checkout there stalled the worker for the pool timeout
     # (docs/search.md, "The request path").
-    content, fallback = service.search_page(
-        session=session, engine=_engine(request), params=params
-    )
+    content, fallback = service.search_page(session=session, engine=_engine(request), params=params)
     if page == 1:  # the monitor counts searches, not page turns (app/insights/recorder.py)
         record_search(request.app.state, session, params, total=int(content["total"]))
     headers = {FALLBACK_HEADER: "database"} if fallback else None
