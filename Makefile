@@ -9,7 +9,7 @@ SHARED ?= ../shared
 export DATABASE_URL ?= sqlite:///./var/sociale-kaart.db
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser-deps run serve migrate demo test lint format openapi check-openapi spectral eval bench clean
+.PHONY: help install browser-deps run serve migrate demo test lint format openapi check-openapi spectral eval bench soak clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -79,8 +79,15 @@ spectral: ## Lint openapi/openapi.json with the Dutch API Design Rules (needs np
 eval: install ## Relevance on the judged query set: nDCG@10, recall@10, zero results per backend
 	$(BIN)/python -m search.eval.run
 
-bench: install ## Benchmark search at national size (100k services) through real HTTP; writes bench/RESULTS.md
+SOAK_SECONDS ?= 600
+SOAK_CLIENTS ?= 8
+
+bench: install ## Benchmark search at national size (100k services) through real HTTP, then the soak; writes bench/RESULTS.md
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.soak --duration $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
+
+soak: install ## Soak: mixed read/write load through real HTTP (SOAK_SECONDS=600, SOAK_CLIENTS=8), no write lost; bench/RESULTS.md
+	$(BIN)/python -m bench.soak --duration $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 format: install ## Format and auto-fix
 	$(BIN)/ruff format .
