@@ -1,21 +1,25 @@
 """Backup and restore (app/backup; docs/operations.md, "Back-up en herstel").
 
-One source database per backend: the Uithoorn demo data plus rows of every odd kind —
-accounts with a password, a failed and a good login (refresh token), a referral with
-encrypted personal data, resident feedback, an edited listing (audit events, search outbox),
-a taxonomy term whose parent sorts after it (self-referencing foreign key), monitor counts
-keyed by a date, geocoder answers with a JSON ``null`` and with an SQL NULL, a float that needs
-17 digits. It is backed up once; the backup is restored into a fresh, empty database at the
-same revision (and across backends), and then
+The source is built on SQLite by the application itself: the Uithoorn demo data (96
+listings) plus rows of every odd kind — accounts with a password, a login (refresh token), a
+failed-login counter, a referral with encrypted personal data, resident feedback, an edited
+listing (audit events), an API key, an invitation (mail outbox), a taxonomy term whose parent
+sorts after it (self-referencing foreign key), monitor counts keyed by a date, geocoder answers
+with a JSON ``null`` and with an SQL NULL, a float that needs 17 digits. Its backup is restored
+into a fresh, empty SQLite database and into PostgreSQL; that PostgreSQL database is backed up
+in turn and restored into another one. After every restore:
 
-(a) every table holds the same rows (whole rows, SQL NULL and JSON ``null`` told apart);
-(b) the API answers byte for byte the same on both databases: every public list (all pages),
-    every service and organisation detail, searches, taxonomies, areas, the CSV export, the
-    whole HSDS API, and — with the same keys — a referral's decrypted personal data, the
-    audit trail and the feedback queue.
+(a) every table holds the same rows (whole rows, SQL NULL and JSON ``null`` told apart, no
+    audit event added);
+(b) the API answers byte for byte the same as the source: every public list (all pages), every
+    service and organisation in detail, searches, taxonomies, areas, the CSV export, every page
+    of the HSDS collections, and — with the same keys — the audit trail, the feedback queue,
+    the API keys, a listing read with the restored API key and a referral's decrypted personal
+    data.
 
-Refusals write nothing: a database that is not empty, another revision, a truncated or
-damaged file, a table shorter than its manifest.
+Refusals write nothing: a database that is not empty, not migrated or at another revision, a
+truncated or damaged file, a table shorter than its manifest, a file that is not a backup. The
+CLI commands run end to end on SQLite.
 """
 
 from __future__ import annotations
@@ -108,13 +112,21 @@ class Database:
         return SearchEngine(settings=settings, engine=self.engine).reindex()
 
 
+@dataclass(frozen=True)
+class Keys:
+    """What the crawl needs for its restricted pages."""
+
+    referral_id: str
+    professional: dict[str, str]
+    api_key: dict[str, str]
+
+
 @dataclass
 class Source:
     db: Database
     backup: Path
     report: BackupReport
-    referral_id: str
-    professional: dict[str, str]
+    keys: Keys
     dump: Dump
     answers: dict[str, Answer] = field(default_factory=dict)
 
@@ -152,37 +164,48 @@ class Databases:
         return Database(url=url, engine=engine, index=folder / "search-index.db")
 
     def source(self, backend: str) -> Source:
+        """SQLite: the demo data and the odd rows, written by the application. PostgreSQL:
+        that database restored into PostgreSQL (the cross-backend restore) and backed up
+        there, so every restore is compared with one crawl of the API."""
         if backend not in self.sources:
-            db = self.fresh(backend)
-            _seed(db.engine, demo=True)
-            referral_id, professional = _add_odd_rows(db)
-            db.reindex()
+            if backend == "sqlite":
+                db = self.fresh(backend)
+                _seed(db.engine, demo=True)
+                keys = _add_odd_rows(db)
+                db.reindex()
+            else:
+                first = self.source("sqlite")
+                db = self.fresh(backend)
+                restored = self._restore(first.backup, db)
+                self.restored[("sqlite", backend)] = restored
+                keys = first.keys
             path = self.tmp.mktemp("backup-file") / f"backup-{backend}.zip"
             report = create_backup(engine=db.engine, path=path)
-            self.sources[backend] = Source(
-                db=db,
-                backup=path,
-                report=report,
-                referral_id=referral_id,
-                professional=professional,
-                dump=dump(db.engine),
-            )
-            with db.client() as client:
-                self.sources[backend].answers = crawl(client, self.sources[backend])
+            source = Source(db=db, backup=path, report=report, keys=keys, dump=dump(db.engine))
+            if backend == "sqlite":
+                with db.client() as client:
+                    source.answers = crawl(client, source)
+            else:
+                source.answers = self.sources["sqlite"].answers
+            self.sources[backend] = source
         return self.sources[backend]
 
     def restore(self, source_backend: str, target_backend: str) -> tuple[Source, Restored]:
         source = self.source(source_backend)
+        if source_backend == "sqlite" and target_backend != "sqlite":
+            self.source(target_backend)  # made there, backed up before any request
         key = (source_backend, target_backend)
         if key not in self.restored:
-            db = self.fresh(target_backend)
-            started = time.perf_counter()
-            report = restore_backup(engine=db.engine, path=source.backup)
-            seconds = time.perf_counter() - started
-            restored = dump(db.engine)  # before any request: reading a referral is audited
-            db.reindex()  # what `sociale-kaart restore` does next
-            self.restored[key] = Restored(db=db, seconds=seconds, rows=report.rows, dump=restored)
+            self.restored[key] = self._restore(source.backup, self.fresh(target_backend))
         return source, self.restored[key]
+
+    def _restore(self, backup: Path, db: Database) -> Restored:
+        started = time.perf_counter()
+        report = restore_backup(engine=db.engine, path=backup)
+        seconds = time.perf_counter() - started
+        rows = dump(db.engine)  # before any request: reading a referral is audited
+        db.reindex()  # what `sociale-kaart restore` does next
+        return Restored(db=db, seconds=seconds, rows=report.rows, dump=rows)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +215,7 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
         yield Databases(stack, tmp_path_factory)
 
 
-def _add_odd_rows(db: Database) -> tuple[str, dict[str, str]]:
+def _add_odd_rows(db: Database) -> Keys:
     """Rows the demo import does not make, written the way the application writes them."""
     with Session(db.engine) as session:
         uithoorn = session.exec(select(Municipality).where(Municipality.slug == "uithoorn")).one()
@@ -311,7 +334,30 @@ def _add_odd_rows(db: Database) -> tuple[str, dict[str, str]]:
             headers={**ADMIN, "If-Match": "*"},
         )
         assert edited.status_code == 200, edited.text
-    return str(referral.json()["id"]), professional
+        key = client.post(
+            f"{API}/api-keys",
+            json={
+                "name": "Koppeling CMS",
+                "role": "editor",
+                "municipality": "uithoorn",
+                "scopes": ["getService", "updateService"],
+            },
+            headers=ADMIN,
+        )
+        assert key.status_code == 201, key.text
+        invitation = client.post(
+            f"{API}/invitations",
+            json={
+                "email": "nieuw@example.nl",
+                "display_name": "Nieuwe collega",
+                "role": "professional",
+                "municipality": "uithoorn",
+            },
+            headers=ADMIN,
+        )
+        assert invitation.status_code == 201, invitation.text
+    api_key = {"Authorization": f"Bearer {key.json()['key']}"}
+    return Keys(referral_id=str(referral.json()["id"]), professional=professional, api_key=api_key)
 
 
 def dump(engine: Engine) -> Dump:
@@ -338,11 +384,17 @@ def crawl(client: TestClient, source: Source) -> dict[str, Answer]:
     by request. Every list page by page; every service and organisation in detail; HSDS: every
     page of each collection and the first items in detail."""
     answers: dict[str, Answer] = {}
+    roles = {
+        "": {},
+        "admin": ADMIN,
+        "editor key": source.keys.api_key,
+        "professional": source.keys.professional,
+    }
 
-    def get(path: str, params: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        response = client.get(path, params=params, **kwargs)
+    def get(path: str, params: dict[str, Any] | None = None, *, who: str = "") -> Any:
+        response = client.get(path, params=params, headers=roles[who])
         key = path + ("?" + urlencode(params or {}, doseq=True) if params else "")
-        answers[key] = (
+        answers[f"{key} ({who})" if who else key] = (
             response.status_code,
             response.headers.get("content-type"),
             response.headers.get("etag"),
@@ -350,11 +402,11 @@ def crawl(client: TestClient, source: Source) -> dict[str, Answer]:
         )
         return response.json() if "json" in (response.headers.get("content-type") or "") else None
 
-    def pages(path: str, items: str, total: str, size: int = 25, **kwargs: Any) -> list[Any]:
+    def pages(path: str, items: str, total: str, size: int = 25, who: str = "") -> list[Any]:
         found: list[dict[str, Any]] = []
         page = 1
         while True:
-            body = get(path, {"page": page, "per_page": size}, **kwargs)
+            body = get(path, {"page": page, "per_page": size}, who=who)
             found += body[items]
             if not body[items] or len(found) >= body[total]:
                 return found
@@ -391,9 +443,12 @@ def crawl(client: TestClient, source: Source) -> dict[str, Answer]:
             get(f"{HSDS}/{collection}/{item['id']}")
     # Restricted, with the same keys: the audit trail, the feedback queue, and a referral's
     # decrypted personal data — last, because that read is itself audited.
-    pages(f"{API}/audit-events", "items", "total", size=100, headers=ADMIN)
-    get(f"{API}/feedback", {"municipality": "uithoorn"}, headers=ADMIN)
-    get(f"{API}/referrals/{source.referral_id}", headers=source.professional)
+    pages(f"{API}/audit-events", "items", "total", size=100, who="admin")
+    get(f"{API}/feedback", {"municipality": "uithoorn"}, who="admin")
+    get(f"{API}/api-keys", who="admin")
+    # The editor key (stored as a hash) still works: the listing with its professional fields.
+    get(f"{API}/services/uve-financieel-cafe", who="editor key")
+    get(f"{API}/referrals/{source.keys.referral_id}", who="professional")
     return answers
 
 
@@ -438,6 +493,8 @@ def test_backup_holds_every_table_with_a_manifest(databases: Databases, backend:
         "search_tally",
         "zero_result_query",
         "schedule",
+        "api_key",
+        "invitation",
     ):
         assert manifest.tables[table] > 0, table
 

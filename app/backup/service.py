@@ -38,7 +38,7 @@ import json
 import uuid
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -239,10 +239,13 @@ class _Codec:
 
     table: sa.Table
     kinds: dict[str, Kind]
+    typed: tuple[tuple[str, Kind], ...]  # the columns whose values are not plain JSON
 
     @classmethod
     def of(cls, table: sa.Table) -> _Codec:
-        return cls(table, {column.name: column_kind(column) for column in table.columns})
+        kinds = {column.name: column_kind(column) for column in table.columns}
+        typed = tuple((name, kind) for name, kind in kinds.items() if kind is not Kind.plain)
+        return cls(table, kinds, typed)
 
     @property
     def json_columns(self) -> list[str]:
@@ -260,8 +263,11 @@ class _Codec:
             for index, (name, kind) in enumerate(self.kinds.items())
         }
 
-    def decode(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        return {name: decode_value(kind, data[name]) for name, kind in self.kinds.items()}
+    def decode(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Decode a row read from the backup, in place."""
+        for name, kind in self.typed:
+            data[name] = decode_value(kind, data[name])
+        return data
 
 
 # --- database -------------------------------------------------------------------------------
@@ -470,7 +476,7 @@ def _read_rows(
         for number, line in enumerate(io.TextIOWrapper(raw, encoding="utf-8"), start=1):
             try:
                 data = json.loads(line)
-                if not isinstance(data, dict) or set(data) != columns:
+                if not isinstance(data, dict) or data.keys() != columns:
                     raise ValueError("andere kolommen dan verwacht")
                 batch.append(codec.decode(data) if decode else data)
             except (ValueError, TypeError) as exc:
