@@ -605,8 +605,38 @@ def test_refused_at_another_revision(databases: Databases, backend: str, tmp_pat
                     for name in names
                     if name != "alembic_version"
                 )
+            # Nor is a backup made of a database that this software does not describe.
+            target = tmp_path / "oud.zip"
+            with pytest.raises(BackupError, match=f"op versie {before}; deze software hoort bij"):
+                create_backup(engine=engine, path=target)
+            assert list(tmp_path.glob("oud.zip*")) == []
         finally:
             engine.dispose()
+
+
+def test_refused_from_another_software_version(databases: Databases, tmp_path: Path) -> None:
+    """A backup of an older schema goes back with the software of its day, then migrates."""
+    source = databases.source("sqlite")
+    target = databases.empty("sqlite")
+    older = tmp_path / "ouder.zip"
+    _rewrite(
+        source.backup,
+        older,
+        lambda name, data: (
+            data.replace(
+                f'"alembic_revision": "{source.report.manifest.revision}"'.encode(),
+                b'"alembic_revision": "0001"',
+            )
+            if name == MANIFEST
+            else data
+        ),
+    )
+    with pytest.raises(
+        BackupError, match="databaseversie 0001; deze software hoort bij"
+    ) as refused:
+        restore_backup(engine=target.engine, path=older)
+    assert "sociale-kaart db upgrade" in str(refused.value)
+    assert is_empty(target.engine)
 
 
 def test_refused_on_a_database_without_migrations(databases: Databases, tmp_path: Path) -> None:

@@ -44,11 +44,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.schema import sort_tables_and_constraints
@@ -56,6 +59,7 @@ from sqlalchemy.schema import sort_tables_and_constraints
 import app.models  # noqa: F401  (every table registered on the metadata)
 from app.core.models import metadata
 
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 FORMAT = "sociale-kaart-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -282,6 +286,14 @@ def database_revision(conn: Connection) -> str | None:
     return ",".join(revisions) or None
 
 
+@lru_cache(maxsize=1)
+def code_revision() -> str:
+    """The Alembic head of this software version: the schema its tables describe."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ",".join(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
 def app_version() -> str:
     try:
         return package_metadata.version("sociale-kaart")
@@ -321,6 +333,12 @@ def create_backup(*, engine: Engine, path: Path, progress: Progress | None = Non
                 raise BackupError(
                     "De database heeft geen migratieversie (tabel alembic_version ontbreekt "
                     "of is leeg). Is dit de database van de sociale kaart?"
+                )
+            if revision != code_revision():
+                raise BackupError(
+                    f"De database is op versie {revision}; deze software hoort bij versie "
+                    f"{code_revision()}. Maak de back-up met de software die bij de database "
+                    "hoort, of migreer de database eerst ('sociale-kaart db upgrade')."
                 )
             created_at = datetime.now(UTC)
             counts = {table.name: _count(conn, table) for table in tables}
@@ -444,6 +462,13 @@ def read_manifest(*, path: Path) -> Manifest:
 
 def _check_contents(path: Path, archive: zipfile.ZipFile, manifest: Manifest) -> None:
     """The backup holds exactly the tables and columns of this software version."""
+    if manifest.revision != code_revision():
+        raise BackupError(
+            f"De back-up is van databaseversie {manifest.revision}; deze software hoort bij "
+            f"versie {code_revision()}. Herstel met de softwareversie van de back-up "
+            f"({manifest.app_version}) in een lege database op versie {manifest.revision} en "
+            "migreer daarna ('sociale-kaart db upgrade'). Er is niets hersteld."
+        )
     expected = {table.name: [c.name for c in table.columns] for table in backup_tables()}
     if set(manifest.tables) != set(expected):
         missing = sorted(set(expected) - set(manifest.tables))
