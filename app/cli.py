@@ -1003,8 +1003,12 @@ def privacy_retention(
         (f"links voor een nieuw wachtwoord ({after})", report.password_resets_deleted),
         (f"sessies ({after})", report.refresh_tokens_deleted),
         ("mislukte inlogpogingen (na 1 dag)", report.login_failures_deleted),
+        (
+            f"audit: account en persoonsgegevens (na {settings.audit_actor_retention_days} dagen)",
+            report.audit_events_pseudonymised,
+        ),
     ):
-        console.print(f"  {label + ':':<48}{count:>7}")
+        console.print(f"  {label + ':':<64}{count:>7}")
 
 
 # --- end privacy -------------------------------------------------------------------------------

@@ -84,6 +84,114 @@ def set_dates(db: Session, model: Any, row_id: Any, **values: datetime | None) -
     db.connection().execute(sa.update(table).where(table.c.id == row_id).values(**values))
 
 
+# --- the audit trail: pseudonymised after AUDIT_ACTOR_RETENTION_DAYS -----------------------------
+
+EDITOR_EMAIL = "redacteur.jansen@gemeente.example"
+CONTACT_NAME = "Marieke Oudshoorn"
+CONTACT_PHONE = "06 12398765"  # as stored (normalised)
+ORG_EMAIL = "info@samensterk.example"
+
+
+@pytest.fixture
+def trail(client: TestClient, admin: Headers, db: Session) -> datetime:
+    """Audit events by a user (an editor) naming an account, an e-mail, a contact person and
+    a phone number; the moment after the last one."""
+    uithoorn = uithoorn_id(db)
+    editor = account(
+        db, EDITOR_EMAIL, "Redacteur Jansen", Role.editor, uithoorn, "Lange-Zin-Voor-Jansen-2031!"
+    )
+    headers = token_for(Role.editor, municipality_ids=[uithoorn], user_id=editor.id)
+    org = make_org(client, admin, email=ORG_EMAIL)
+    changed = client.patch(
+        f"{API}/organizations/{org['slug']}",
+        json={
+            "description": "Samen sterk in de wijk.",
+            "contacts": [{"name": CONTACT_NAME, "title": "coördinator"}],
+            "phones": [{"number": CONTACT_PHONE}],
+        },
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    db.expire_all()
+    return max(db.exec(select(AuditEvent.occurred_at)).all())
+
+
+def _events(db: Session) -> list[AuditEvent]:
+    db.expire_all()
+    return list(db.exec(select(AuditEvent).order_by(AuditEvent.id)).all())  # type: ignore[arg-type]
+
+
+def test_audit_events_are_pseudonymised_after_the_retention_period(
+    db: Session, trail: datetime
+) -> None:
+    settings = make_settings()
+    limit = timedelta(days=settings.audit_actor_retention_days)
+    before = _events(db)
+    assert any(e.actor_id is not None for e in before)  # the editor's change
+    for personal in (EDITOR_EMAIL, ORG_EMAIL, CONTACT_NAME, CONTACT_PHONE):
+        assert personal in audit_text(db)
+
+    now = trail + limit - SECOND  # the newest events are just inside the limit
+    report = enforce_retention(session=db, settings=settings, now=now)
+    due = {e.id for e in before if e.occurred_at < now - limit}
+    assert report.audit_events_pseudonymised == len(due)
+    assert {e.id for e in _events(db) if e.pseudonymised_at is not None} == due
+    assert any(e.actor_id is not None for e in _events(db))  # the editor's: not yet
+    young = [e for e in before if e.id not in due]
+    assert young
+
+    report = enforce_retention(session=db, settings=settings, now=trail + limit + SECOND)
+    after = _events(db)
+    assert report.audit_events_pseudonymised == len(young)
+    assert len(after) == len(before)
+    for old, new in zip(before, after, strict=True):
+        # what happened, to which resource, when, by what kind of actor: unchanged
+        assert (new.id, new.occurred_at, new.actor_type, new.action) == (
+            old.id,
+            old.occurred_at,
+            old.actor_type,
+            old.action,
+        )
+        assert (new.resource_type, new.resource_id, new.municipality_id) == (
+            old.resource_type,
+            old.resource_id,
+            old.municipality_id,
+        )
+        assert new.actor_id is None
+        assert new.pseudonymised_at is not None
+        assert set(new.changes) == set(old.changes)  # which fields changed: still visible
+    trail_text = audit_text(db)
+    for personal in (EDITOR_EMAIL, ORG_EMAIL, CONTACT_NAME, CONTACT_PHONE):
+        assert personal not in trail_text
+    assert "Samen sterk in de wijk." in trail_text  # not personal: kept
+    again = enforce_retention(session=db, settings=settings, now=trail + 2 * limit)
+    assert again.audit_events_pseudonymised == 0  # idempotent
+
+
+def test_the_trail_allows_only_the_pseudonymisation(db: Session, trail: datetime) -> None:
+    del trail
+    event_id = _events(db)[-1].id
+
+    def attempt(sql: str) -> None:
+        with db.begin_nested():
+            db.connection().execute(sa.text(sql), {"id": event_id})
+
+    for refused in (
+        "UPDATE audit_event SET actor_id = NULL WHERE id = :id",  # without pseudonymised_at
+        "UPDATE audit_event SET action = 'delete', actor_id = NULL, "
+        "pseudonymised_at = CURRENT_TIMESTAMP WHERE id = :id",  # rewriting what happened
+        "DELETE FROM audit_event WHERE id = :id",
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            attempt(refused)
+    attempt(
+        "UPDATE audit_event SET actor_id = NULL, pseudonymised_at = CURRENT_TIMESTAMP "
+        "WHERE id = :id"
+    )
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):  # only once
+        attempt("UPDATE audit_event SET pseudonymised_at = CURRENT_TIMESTAMP WHERE id = :id")
+
+
 # --- resident feedback ---------------------------------------------------------------------------
 
 # label: (handled after (days, seconds) before the limit — None: still open, created before)
@@ -339,8 +447,10 @@ def test_expired_invitations_links_sessions_and_counters_are_deleted(db: Session
         db.add(LoginFailure(email_hash="f" * 64, at=at))
     db.commit()
     events = audit_count(db)
+    # (the audit trail's own period is tested below; here it keeps every event)
+    settings = make_settings().model_copy(update={"audit_actor_retention_days": 3650})
 
-    report = enforce_retention(session=db, settings=make_settings(), now=NOW)
+    report = enforce_retention(session=db, settings=settings, now=NOW)
     db.commit()
     assert report == RetentionReport(
         invitations_deleted=2,
@@ -366,7 +476,7 @@ def test_expired_invitations_links_sessions_and_counters_are_deleted(db: Session
     assert db.get(UserAccount, user.id) is not None  # the account itself stays
     # Deleting is housekeeping: no audit events (they would copy the invitee's address).
     assert audit_count(db) == events
-    assert enforce_retention(session=db, settings=make_settings(), now=NOW) == RetentionReport()
+    assert enforce_retention(session=db, settings=settings, now=NOW) == RetentionReport()
 
 
 # --- the CLI -------------------------------------------------------------------------------------
@@ -446,7 +556,7 @@ def test_cli_dry_run_changes_nothing_then_the_run_does(run_cli: Any) -> None:
     assert (tokens, failures) == (0, 0)
     again = run_cli("privacy", "retention")
     assert "tekst van meldingen (na 365 dagen):" in again.output
-    assert again.output.count(" 0\n") == 5
+    assert again.output.count(" 0\n") == 6  # every kind: nothing left
     engine.dispose()
     get_settings.cache_clear()
 

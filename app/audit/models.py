@@ -32,3 +32,6 @@ class AuditEvent(SQLModel, table=True):
     resource_id: str = Field(max_length=100)
     municipality_id: uuid.UUID | None = Field(default=None, index=True)
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    # Set once when, after AUDIT_ACTOR_RETENTION_DAYS, the actor and personal values in
+    # ``changes`` were removed (app/privacy/retention.py); the only update the database allows.
+    pseudonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -120,9 +120,8 @@ class Settings(BaseSettings):
     # The text and the redactie's note of resident feedback are erased this many days after
     # it was handled (open feedback: after this many days since it came in).
     feedback_text_retention_days: int = Field(default=365, ge=1, le=3650)
-    # Meant: audit events older than this lose who did it (actor) and personal values in
-    # changes. NOT enforced yet: the database refuses every UPDATE of audit_event (triggers of
-    # migration 0004); enforcing it needs a migration (docs/privacy.md "Open punten").
+    # Audit events older than this lose who did it (actor_id) and personal values in
+    # changes (e-mail addresses, names, phone numbers); what happened and when stays.
     audit_actor_retention_days: int = Field(default=730, ge=1, le=3650)
     # How often the server runs the retention job, in seconds (0 = only by hand: sociale-kaart
     # privacy retention).

@@ -10,7 +10,11 @@ by hand: ``sociale-kaart privacy retention``):
   invitations (e-mail address and name of the invitee) once accepted or expired, password
   reset links and refresh tokens (sessions) once expired;
 * failed-login counters (a hash of the e-mail address) after ``LOGIN_FAILURE_KEEP`` (only
-  the last 15 minutes count for the rate limit).
+  the last 15 minutes count for the rate limit);
+* audit events: ``AUDIT_ACTOR_RETENTION_DAYS`` after they happened the actor (``actor_id``)
+  and personal values in ``changes`` (e-mail addresses, names of accounts and contact
+  persons, phone numbers) go; the event itself stays (the trail is append-only; migration
+  0007 allows exactly this one update).
 
 Every change is a Core statement on the session's connection, not an ORM flush: the audit
 hooks (app/audit) do not see it, so erasing never copies the erased text, the invitee's
@@ -26,12 +30,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.accounts.models import Invitation, LoginFailure, PasswordReset, RefreshToken
+from app.audit.models import AuditEvent
+from app.audit.service import MASK
 from app.core.config import Settings
 from app.core.periodic import PeriodicWorker
 from app.feedback.models import ServiceFeedback
@@ -55,6 +62,7 @@ class RetentionReport:
     password_resets_deleted: int = 0
     refresh_tokens_deleted: int = 0
     login_failures_deleted: int = 0
+    audit_events_pseudonymised: int = 0
 
     @property
     def total(self) -> int:
@@ -111,6 +119,64 @@ def erase_feedback_text(*, session: Session, settings: Settings, now: datetime) 
     )
 
 
+# Values in an audit event's ``changes`` that say who someone is: masked at pseudonymisation.
+# Everywhere: e-mail addresses, names of accounts and professional phone lines; per table:
+# contact persons (name, title), phone numbers (of contact persons too).
+PERSONAL_EVERYWHERE = frozenset({"email", "display_name", "professional_phone"})
+PERSONAL_BY_TABLE: dict[str, frozenset[str]] = {
+    "contact": frozenset({"name", "title"}),
+    "phone": frozenset({"number"}),
+}
+
+
+def _masked(resource_type: str, changes: Any) -> Any:
+    if not isinstance(changes, dict):
+        return changes
+    personal = PERSONAL_EVERYWHERE | PERSONAL_BY_TABLE.get(resource_type, frozenset())
+    return {
+        key: (
+            [None if v is None else MASK for v in value]
+            if key in personal and isinstance(value, list)
+            else MASK
+            if key in personal and value is not None
+            else value
+        )
+        for key, value in changes.items()
+    }
+
+
+def pseudonymise_audit_events(*, session: Session, settings: Settings, now: datetime) -> int:
+    """Audit events older than ``AUDIT_ACTOR_RETENTION_DAYS``: the actor (``actor_id``) goes
+    and personal values in ``changes`` are masked; what happened to which resource, when, and
+    the kind of actor stay. The database allows exactly this update, once (migration 0007)."""
+    table = _table(AuditEvent)
+    c = table.c
+    connection = session.connection()
+    due = sa.and_(
+        c.occurred_at < now - timedelta(days=settings.audit_actor_retention_days),
+        c.pseudonymised_at.is_(None),
+    )
+    done = 0
+    while True:
+        rows = connection.execute(
+            sa.select(c.id, c.resource_type, c.changes).where(due).order_by(c.id).limit(BATCH)
+        ).all()
+        if not rows:
+            return done
+        connection.execute(
+            sa.update(table)
+            .where(c.id == sa.bindparam("event_id"), c.pseudonymised_at.is_(None))
+            .values(actor_id=None, changes=sa.bindparam("masked"), pseudonymised_at=now),
+            [
+                {"event_id": row.id, "masked": _masked(row.resource_type, row.changes)}
+                for row in rows
+            ],
+        )
+        done += len(rows)
+        if len(rows) < BATCH:
+            return done
+
+
 def _ended_invitations(ended: datetime) -> sa.ColumnElement[bool]:
     c = _table(Invitation).c
     return sa.or_(
@@ -122,7 +188,8 @@ def _ended_invitations(ended: datetime) -> sa.ColumnElement[bool]:
 def enforce_retention(*, session: Session, settings: Settings, now: datetime) -> RetentionReport:
     """Apply every retention period at ``now`` (docs/privacy.md "Bewaartermijnen"): erase old
     feedback text; delete invitations, reset links and sessions that ended more than
-    ``EXPIRED_GRACE`` ago and failed-login counters older than ``LOGIN_FAILURE_KEEP``."""
+    ``EXPIRED_GRACE`` ago and failed-login counters older than ``LOGIN_FAILURE_KEEP``;
+    pseudonymise audit events older than ``AUDIT_ACTOR_RETENTION_DAYS``."""
     ended = now - EXPIRED_GRACE
     resets, tokens, failures = (_table(m) for m in (PasswordReset, RefreshToken, LoginFailure))
     report = RetentionReport(
@@ -133,16 +200,20 @@ def enforce_retention(*, session: Session, settings: Settings, now: datetime) ->
         login_failures_deleted=_in_batches(
             session, failures, failures.c.at < now - LOGIN_FAILURE_KEEP
         ),
+        audit_events_pseudonymised=pseudonymise_audit_events(
+            session=session, settings=settings, now=now
+        ),
     )
     if report.total:
         logger.info(
             "retention: %d feedback text(s) erased; deleted %d invitation(s), %d reset link(s), "
-            "%d session token(s), %d failed-login counter(s)",
+            "%d session token(s), %d failed-login counter(s); %d audit event(s) pseudonymised",
             report.feedback_erased,
             report.invitations_deleted,
             report.password_resets_deleted,
             report.refresh_tokens_deleted,
             report.login_failures_deleted,
+            report.audit_events_pseudonymised,
         )
     return report
 
