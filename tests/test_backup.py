@@ -807,3 +807,32 @@ def test_cli_restore_and_backup(
         assert again.exit_code == 1
         assert "bestaat al" in again.output
         assert run_cli("export", "backup", backup, "--overwrite").exit_code == 0
+
+
+def test_cli_restore_says_when_the_search_index_is_not_rebuilt(
+    databases: Databases,
+    run_cli: Callable[..., Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The data is in, the search engine is down: exit code 3 and what to run later."""
+    import app.cli
+    from app.core.config import get_settings
+
+    def unreachable() -> None:
+        raise ConnectionError("zoekmachine niet bereikbaar")
+
+    source = databases.source("sqlite")
+    with migrated_database("sqlite", tmp_path) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        monkeypatch.setattr(app.cli, "search_reindex", unreachable)
+        result = said(run_cli("restore", source.backup))
+        assert result.exit_code == 3, result.output
+        assert "De gegevens zijn wel hersteld" in result.output
+        assert "sociale-kaart search reindex" in result.output
+        target = build_engine(url)
+        try:
+            assert dump(target) == source.dump
+        finally:
+            target.dispose()
