@@ -121,6 +121,30 @@ class ServiceUnavailable(ProblemError):
     title = "Tijdelijk niet beschikbaar"
 
 
+def problem_json(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response outside the routes (pure ASGI middleware)."""
+    return JSONResponse(
+        {
+            "type": PROBLEM_TYPE_BASE + code,
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+        },
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
 def problem_response(
     *,
     status: int,

@@ -11,10 +11,9 @@ import hashlib
 import re
 from collections.abc import Iterable
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.core.errors import problem_json
 from app.core.openapi import API_VERSION
 
 Headers = list[tuple[bytes, bytes]]
@@ -211,16 +210,12 @@ class BodySizeLimit:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "type": PROBLEM_TYPE_BASE + "te-groot",
-                "title": "Verzoek te groot",
-                "status": 413,
-                "detail": self.detail,
-                "instance": scope["path"],
-            },
-            status_code=413,
-            media_type=PROBLEM_MEDIA_TYPE,
+        response = problem_json(
+            status=413,
+            code="te-groot",
+            title="Verzoek te groot",
+            detail=self.detail,
+            instance=scope["path"],
             headers={"Connection": "close"},  # the rest of the body is not read
         )
         await response(scope, receive, send)

@@ -22,10 +22,9 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.errors import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from app.core.errors import problem_json
 
 
 class ClientRateLimiter:
@@ -132,16 +131,12 @@ class ClientRateLimit:
         if wait is None:
             await self.app(scope, receive, send)
             return
-        response = JSONResponse(
-            {
-                "type": PROBLEM_TYPE_BASE + "te-veel-pogingen",
-                "title": "Te veel zoekopdrachten",
-                "status": 429,
-                "detail": rule.detail,
-                "instance": scope["path"],
-            },
-            status_code=429,
-            media_type=PROBLEM_MEDIA_TYPE,
+        response = problem_json(
+            status=429,
+            code="te-veel-pogingen",
+            title="Te veel zoekopdrachten",
+            detail=rule.detail,
+            instance=scope["path"],
             headers={"Retry-After": str(wait)},
         )
         await response(scope, receive, send)
