@@ -129,7 +129,8 @@ def backup_tables() -> list[sa.Table]:
 def _deferred_columns(tables: list[sa.Table]) -> dict[str, list[sa.Column[Any]]]:
     """Per table the foreign-key columns that cannot be filled in on insert: they refer to
     the table itself (a row's parent may come later) or are part of a cycle of tables. They
-    are inserted empty and set by a second pass."""
+    are inserted empty and set by a second pass (an UPDATE: the append-only tables,
+    audit_event and admission_record, refuse one, but they have no such keys)."""
     cyclic: set[sa.ForeignKeyConstraint] = set()
     for table, constraints in _sort(tables):
         if table is None:
@@ -490,9 +491,7 @@ def _check_contents(path: Path, archive: zipfile.ZipFile, manifest: Manifest) ->
         raise _damaged(path, ValueError(f"ontbreekt: {', '.join(absent)}"))
 
 
-def _read_rows(
-    archive: zipfile.ZipFile, codec: _Codec, *, decode: bool = True
-) -> Iterator[list[dict[str, Any]]]:
+def _read_rows(archive: zipfile.ZipFile, codec: _Codec) -> Iterator[list[dict[str, Any]]]:
     """The rows of one table in batches, checked against its columns."""
     name = f"{codec.table.name}.ndjson"
     columns = set(codec.kinds)
@@ -503,7 +502,7 @@ def _read_rows(
                 data = json.loads(line)
                 if not isinstance(data, dict) or data.keys() != columns:
                     raise ValueError("andere kolommen dan verwacht")
-                batch.append(codec.decode(data) if decode else data)
+                batch.append(codec.decode(data))
             except (ValueError, TypeError) as exc:
                 raise BackupError(
                     f"Regel {number} van {name} is onleesbaar ({exc}). Er is niets hersteld."
@@ -600,7 +599,8 @@ def _insert_all(
         if count != manifest.tables[table.name]:
             raise BackupError(
                 f"Tabel {table.name}: {count} rijen in de back-up, het manifest noemt er "
-                f"{manifest.tables[table.name]}. De back-up is onvolledig. Er is niets hersteld."
+                f"{manifest.tables[table.name]}. De back-up is onvolledig of beschadigd. Er is niets "
+                "hersteld."
             )
         inserted[table.name] = count
     for table in tables:
