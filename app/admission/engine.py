@@ -123,7 +123,7 @@ def load_subject(
             .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTerm.taxonomy_term_id))
             .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
             .where(col(ServiceTerm.service_id).in_(service_ids))
-            .order_by(col(TaxonomyTerm.position))
+            .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
         ):
             if taxonomy == TaxonomyKey.themes.value:
                 subject.themes[service_id].append(slug)

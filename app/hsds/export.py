@@ -228,7 +228,9 @@ def write_zip(*, session: Session, target: BinaryIO) -> dict[str, int]:
     for tax in taxes.values():
         tables.add("taxonomy", present.taxonomy(tax))
     terms = session.exec(
-        select(TaxonomyTerm).order_by(col(TaxonomyTerm.taxonomy_id), col(TaxonomyTerm.position))
+        select(TaxonomyTerm).order_by(
+            col(TaxonomyTerm.taxonomy_id), col(TaxonomyTerm.position), col(TaxonomyTerm.slug)
+        )
     )
     for term in terms:
         tables.add("taxonomy_term", present.taxonomy_term(term, taxes[term.taxonomy_id]))

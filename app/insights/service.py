@@ -223,7 +223,7 @@ def supply_insights(*, session: Session, municipality: Municipality) -> SupplyIn
             select(TaxonomyTerm.slug)
             .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
             .where(Taxonomy.slug == "themes")
-            .order_by(col(TaxonomyTerm.position))
+            .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
         ).all()
     )
     matrix: dict[str, dict[str, int]] = {t: dict.fromkeys(all_wijken, 0) for t in theme_slugs}

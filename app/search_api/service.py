@@ -126,7 +126,7 @@ def _slugs_by_taxonomy(
             select(Taxonomy.slug, TaxonomyTerm.slug)
             .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
             .where(col(Taxonomy.slug).in_([t.value for t in taxonomies]))
-            .order_by(col(TaxonomyTerm.position))
+            .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
         )
         for taxonomy_slug, term_slug in session.connection().execute(statement):
             result[TaxonomyKey(taxonomy_slug)].append(term_slug)

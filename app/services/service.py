@@ -71,7 +71,7 @@ def _terms_for(
         .join(TaxonomyTerm, col(TaxonomyTerm.id) == col(ServiceTerm.taxonomy_term_id))
         .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
         .where(col(ServiceTerm.service_id).in_(list(service_ids)))
-        .order_by(col(TaxonomyTerm.position))
+        .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
     )
     for service_id, taxonomy_slug, term in rows:
         grouped[service_id][taxonomy_slug].append(TermRef(slug=term.slug, label=term.label))

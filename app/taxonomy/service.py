@@ -143,7 +143,7 @@ def terms_by_slug(*, session: Session, taxonomy: TaxonomyKey) -> dict[str, Taxon
         select(TaxonomyTerm)
         .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
         .where(Taxonomy.slug == taxonomy.value)
-        .order_by(col(TaxonomyTerm.position))
+        .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
     )
     return {t.slug: t for t in rows}
 
@@ -160,7 +160,7 @@ def slugs_by_taxonomy(
         select(Taxonomy.slug, TaxonomyTerm.slug)
         .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
         .where(col(Taxonomy.slug).in_([t.value for t in wanted]))
-        .order_by(col(TaxonomyTerm.position))
+        .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
     )
     for taxonomy_slug, term_slug in rows:
         result[TaxonomyKey(taxonomy_slug)].append(term_slug)
