@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SHARED ?= ../shared
+# pytest-xdist workers for `make test` (auto: one per core, at most 4); 0 runs in one process
+TEST_WORKERS ?= auto
 export DATABASE_URL ?= sqlite:///./var/sociale-kaart.db
 
 .DEFAULT_GOAL := help
@@ -53,7 +55,7 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $(NODE_STAMP)
 
 test: install browser-deps ## Run the whole test suite (SQLite and PostgreSQL, and the browser tests in Chromium)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses=4
 
 lint: install ## ruff format check, ruff lint, mypy strict, alembic check, ADR lint of the OpenAPI document
 	$(BIN)/ruff format --check .

@@ -261,9 +261,11 @@ def run_cli(
         pytest.skip("the CLI is exercised once, on SQLite")
     from typer.testing import CliRunner
 
-    from app.cli import cli
+    from app.cli import cli, console
     from app.core.config import get_settings
 
+    # wide enough that rich never wraps a long temporary path in what the tests look for
+    monkeypatch.setattr(console, "width", 400)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("SEARCH_INDEX_PATH", str(tmp_path / "cli-index.db"))
     get_settings.cache_clear()
