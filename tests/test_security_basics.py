@@ -146,6 +146,19 @@ def _big_organization() -> bytes:
     return json.dumps(body).encode()
 
 
+@pytest.mark.parametrize("path", [f"{API}/search", f"{API}/services", "/zoeken", "/hsds/services"])
+def test_an_overlong_query_string_is_414(client: TestClient, path: str) -> None:
+    from app.core.middleware import MAX_QUERY_STRING_BYTES
+
+    filters = "&".join(f"theme=t{i:05d}" for i in range(MAX_QUERY_STRING_BYTES // 12 + 1))
+    assert len(filters) > MAX_QUERY_STRING_BYTES
+    body = assert_problem(client.get(f"{path}?{filters}"), 414)
+    assert body["title"] == "Adres te lang"
+    assert "16 kB" in body["detail"]
+    just_under = client.get(f"{path}?q={'a' * 400}")
+    assert just_under.status_code in (200, 400)  # 400: /hsds/services has no q
+
+
 def test_oversized_body_with_content_length_is_413(
     client: TestClient, admin: dict[str, str]
 ) -> None:

@@ -139,8 +139,14 @@ class _BodyTooLarge(Exception):
     """Raised from ``receive`` once a streamed body passes the limit."""
 
 
+# Longer query strings are answered with 414 (no parameter of this API needs more; the longest,
+# a search text, is capped at 500 characters and a list filter at 20 values).
+MAX_QUERY_STRING_BYTES = 16_384
+
+
 class BodySizeLimit:
-    """Answers ``413`` problem+json for request bodies larger than ``max_bytes``.
+    """Answers ``413`` problem+json for request bodies larger than ``max_bytes`` and ``414``
+    for query strings longer than ``MAX_QUERY_STRING_BYTES``.
 
     A declared ``Content-Length`` is checked before the app runs (the server guarantees the
     body is not longer than declared). A body without one (chunked) is counted while the app
@@ -159,6 +165,20 @@ class BodySizeLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
+            response = problem_json(
+                status=414,
+                code="adres-te-lang",
+                title="Adres te lang",
+                detail=(
+                    "Het adres (de query string) is langer dan "
+                    f"{MAX_QUERY_STRING_BYTES // 1024} kB. Gebruik minder of kortere zoekwoorden "
+                    "en filters."
+                ),
+                instance=scope["path"],
+            )
+            await response(scope, receive, send)
             return
         declared: bytes | None = None
         for name, value in scope["headers"]:
