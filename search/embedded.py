@@ -77,6 +77,7 @@ MATCHES_CACHE_BYTES = 24 * 1024 * 1024  # FTS5 expression -> matching rowids, pe
 RANKINGS_CACHE_BYTES = 48 * 1024 * 1024  # rowid -> parsed ranking data, per process
 DOCUMENTS_CACHE_BYTES = 24 * 1024 * 1024  # rowid -> parsed stored document, per process
 HIGHLIGHTS_CACHE_BYTES = 8 * 1024 * 1024  # (matching terms, rowid) -> highlighted fields
+RESULTS_CACHE_BYTES = 16 * 1024 * 1024  # the whole query -> its result (page, total, facets)
 _SCALAR_COLUMNS = {f: f for f in SCALAR_FIELDS}
 V = TypeVar("V")
 
@@ -190,6 +191,7 @@ class EmbeddedBackend(SearchBackend):
         rankings_cache_bytes: int = RANKINGS_CACHE_BYTES,
         documents_cache_bytes: int = DOCUMENTS_CACHE_BYTES,
         highlights_cache_bytes: int = HIGHLIGHTS_CACHE_BYTES,
+        results_cache_bytes: int = RESULTS_CACHE_BYTES,
     ) -> None:
         self.path = Path(path)
         # exact caches, keyed by the index version they were computed at (search/caches.py)
@@ -202,6 +204,12 @@ class EmbeddedBackend(SearchBackend):
         )
         self._highlights: IndexCaches[tuple[Hashable, int], dict[str, str]] = IndexCaches(
             highlights_cache_bytes, _document_bytes
+        )
+        # A query asked again at the same index version (a theme tile, a common need, the next
+        # resident with the same words) is answered without ranking or counting facets again.
+        # Callers only read a result: its hits and documents are shared.
+        self._results: IndexCaches[SearchQuery, SearchResult] = IndexCaches(
+            results_cache_bytes, _result_bytes
         )
         self.analyzer = analyzer or Analyzer()
         self._write_lock = threading.Lock()
@@ -653,6 +661,16 @@ class EmbeddedBackend(SearchBackend):
         tag = (g, version)
         for cache in self._caches():
             cache.advance(tag)
+        answered = self._results.get(tag, query)
+        if answered is not None:
+            return answered
+        result = self._answer(conn, g, version, tag, query)
+        self._results.put(tag, query, result)
+        return result
+
+    def _answer(
+        self, conn: sqlite3.Connection, g: int, version: int, tag: Tag, query: SearchQuery
+    ) -> SearchResult:
         state = self._state(conn, g, version)
         columns = state.columns
         mask = columns.mask(query.filter)
@@ -671,7 +689,7 @@ class EmbeddedBackend(SearchBackend):
         return self._browse(conn, tag, columns, query, mask, distances)
 
     def _caches(self) -> tuple[IndexCaches[Any, Any], ...]:
-        return (self._matches, self._rankings, self._documents, self._highlights)
+        return (self._matches, self._rankings, self._documents, self._highlights, self._results)
 
     def clear_caches(self) -> None:
         """Empty the caches (benchmarks: the cold case)."""
@@ -684,6 +702,7 @@ class EmbeddedBackend(SearchBackend):
             "rankings": self._rankings.lru.stats(),
             "documents": self._documents.lru.stats(),
             "highlights": self._highlights.lru.stats(),
+            "results": self._results.lru.stats(),
         }
 
     def reset_cache_counters(self) -> None:
@@ -965,6 +984,15 @@ def _array_bytes(ids: Ids) -> int:
 
 def _ranking_bytes(ranking: _Ranking) -> int:
     return dict_bytes(ranking[0]) + sys.getsizeof(ranking[1]) + 56  # + the tuple
+
+
+def _result_bytes(result: SearchResult) -> int:
+    """The result's own objects: hits (their documents are counted by the documents cache),
+    highlights and facet counts."""
+    size = 200 + sum(
+        120 + sum(sys.getsizeof(v) for v in hit.highlight.values()) for hit in result.hits
+    )
+    return size + sum(dict_bytes(counts) for counts in result.facets.values())
 
 
 def _document_bytes(document: Document) -> int:

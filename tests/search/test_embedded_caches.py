@@ -27,16 +27,38 @@ def ids_of(backend: EmbeddedBackend, text: str) -> list[str]:
 def test_a_repeated_search_is_answered_from_the_caches(tmp_path: Path) -> None:
     backend = backend_at(tmp_path / "i.db")
     backend.upsert(services(5))
-    first = backend.search(SearchQuery(text="hulp"))
+    first = backend.search(SearchQuery(text="hulp", per_page=2))
     backend.reset_cache_counters()
-    again = backend.search(SearchQuery(text="hulp"))
-    assert [h.id for h in again.hits] == [h.id for h in first.hits]
-    assert again.total == first.total == 5
+    again = backend.search(SearchQuery(text="hulp", per_page=2))
+    assert again == first  # the same query: the whole result from the results cache
     stats = backend.cache_stats()
+    assert (stats["results"].hits, stats["results"].misses) == (1, 0)
+    assert stats["matches"].hits + stats["matches"].misses == 0  # nothing ranked again
+
+    backend.reset_cache_counters()
+    second_page = backend.search(SearchQuery(text="hulp", per_page=2, page=2))
+    assert second_page.total == first.total == 5
+    assert {h.id for h in second_page.hits}.isdisjoint({h.id for h in first.hits})
+    stats = backend.cache_stats()
+    assert stats["results"].misses == 1  # another page: ranked, from the lower caches
     assert stats["matches"].hits >= 1
     assert stats["matches"].misses == 0
     assert stats["rankings"].hits == 5
     assert stats["rankings"].misses == 0
+
+
+def test_a_cached_result_never_outlives_a_write(tmp_path: Path) -> None:
+    backend, other = backend_at(tmp_path / "i.db"), backend_at(tmp_path / "i.db")
+    backend.upsert(services(3))
+    query = SearchQuery(text="hulp", facets=("themes",))
+    before = other.search(query)
+    assert before.total == 3
+    assert other.search(query) is before  # cached
+    backend.delete(["s001"])  # another process writes
+    after = other.search(query)
+    assert after.total == 2
+    assert sum(after.facets["themes"].values()) < sum(before.facets["themes"].values())
+    assert "s001" not in {h.id for h in after.hits}
 
 
 def test_writes_and_deletes_by_another_process_are_seen_at_the_next_search(
