@@ -28,7 +28,7 @@ from alembic import command
 from sqlmodel import Session, col, select
 
 from app.cli import alembic_config
-from app.core.db import build_engine
+from app.core.db import build_engine, read_only
 from app.core.models import AdmissionStatus, metadata
 from app.core.types import slugify
 from app.locations.models import LocationType
@@ -674,7 +674,7 @@ def generate(*, database_url: str, pc4_path: str, services: int, seed: int) -> D
                     )
                     generator.service(plan, org)
             loader.flush()
-        with engine.connect() as conn:
+        with read_only(engine).connect() as conn:  # a checkpoint cannot run in a write lock
             # no ANALYZE: a deployed database does not get one either
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

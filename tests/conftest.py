@@ -180,6 +180,7 @@ def _client(engine: Engine, index_path: Path) -> Iterator[tuple[TestClient, Conn
         settings = make_settings(index_path=str(index_path))
         search = SearchEngine(settings=settings, engine=engine)
         search.sessions = lambda: _session_on(conn)  # the sync sees this test's transaction
+        search.read_sessions = search.sessions
         app = create_app(settings, engine=engine, search=search, background_sync=False)
         app.state.geo.sessions = lambda: _session_on(conn)
         api = next(r.app for r in app.routes if getattr(r, "path", "") == "/api/v1")  # type: ignore[attr-defined]

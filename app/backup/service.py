@@ -57,6 +57,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.schema import sort_tables_and_constraints
 
 import app.models  # noqa: F401  (every table registered on the metadata)
+from app.core.db import read_only
 from app.core.models import metadata
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -305,10 +306,12 @@ def app_version() -> str:
 @contextmanager
 def _snapshot(engine: Engine) -> Iterator[Connection]:
     """One read-only view of the whole database, however long the backup takes."""
-    with engine.connect() as conn:
+    with read_only(engine).connect() as conn:
         if conn.dialect.name == "postgresql":
             conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        with conn.begin():  # SQLite: BEGIN; the WAL keeps the snapshot of the first read
+        # SQLite: BEGIN DEFERRED (no write lock: the server keeps writing); the WAL keeps the
+        # snapshot of the first read
+        with conn.begin():
             yield conn
 
 

@@ -23,6 +23,17 @@ from app.core.models import metadata as metadata
 logger = logging.getLogger(__name__)
 
 
+SQLITE_BEGIN = "sqlite_begin"  # execution option: how a SQLite transaction begins
+
+
+def read_only(engine: Engine) -> Engine:
+    """The engine for sessions that only read: on SQLite their transactions begin DEFERRED
+    (no write lock); elsewhere the engine itself."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL, and real transactions (SAVEPOINT works) with pysqlite."""
 
@@ -37,7 +48,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE (the default): a transaction that may write takes SQLite's write lock at
+        # its start, waiting up to busy_timeout for it. A deferred one that reads first and
+        # writes later cannot wait: when another connection committed in between, its upgrade
+        # fails at once with "database is locked" (WAL). Reads of GET requests stay DEFERRED
+        # (``read_only``): any number of them run side by side.
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def build_engine(database_url: str, **kwargs: Any) -> Engine:
@@ -65,8 +82,14 @@ def run_after_commit(state: Any, session: Session) -> None:
             logger.exception("after-commit hook failed (the outbox keeps the change)")
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(get_engine(request), expire_on_commit=False) as session:
+    engine = get_engine(request)
+    if request.method in SAFE_METHODS:
+        engine = read_only(engine)
+    with Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.db import get_engine
+from app.core.db import get_engine, read_only
 
 router = APIRouter(prefix="/health", tags=["Gezondheid"])
 BACKLOG_DEGRADED = 100  # outbox rows waiting before readiness says "degraded"
@@ -33,7 +33,7 @@ def live() -> Health:
 def ready(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
-        with get_engine(request).connect() as connection:
+        with read_only(get_engine(request)).connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except SQLAlchemyError as exc:

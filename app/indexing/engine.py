@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.config import SearchBackendName, SearchFallback, Settings
+from app.core.db import read_only
 from app.indexing.documents import build_analyzer
 from app.indexing.fallback import DatabaseFallback
 from app.indexing.service import DrainReport, current_settings, drain, pending_count, reindex
@@ -35,6 +36,9 @@ class SearchEngine:
     ) -> None:
         self.settings = settings
         self.sessions: Callable[[], Session] = lambda: Session(engine, expire_on_commit=False)
+        # for what only reads (the backlog of /health/ready, the analyzer): no write lock
+        reader = read_only(engine)
+        self.read_sessions: Callable[[], Session] = lambda: Session(reader, expire_on_commit=False)
         self._factory = backend_factory or self._default_factory
         self._backend: SearchBackend | None = None
         self._analyzer: Analyzer | None = None
@@ -81,7 +85,7 @@ class SearchEngine:
         if self._analyzer is None:
             with self._lock:
                 if self._analyzer is None:
-                    with self.sessions() as session:
+                    with self.read_sessions() as session:
                         self._analyzer = build_analyzer(session)
         return self._analyzer
 
@@ -98,7 +102,7 @@ class SearchEngine:
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         with self._lock:
-            with self.sessions() as session:
+            with self.read_sessions() as session:
                 self._analyzer = build_analyzer(session)
             if self._backend is not None and hasattr(self._backend, "analyzer"):
                 self._backend.analyzer = self._analyzer
@@ -138,7 +142,7 @@ class SearchEngine:
         engine rests after a failure the changes stay in the outbox for the drain loop, so a
         write does not wait for a timeout."""
         if self.resting:
-            with self.sessions() as session:
+            with self.read_sessions() as session:
                 return DrainReport(remaining=pending_count(session=session))
         return self._observe(
             drain(
@@ -178,7 +182,7 @@ class SearchEngine:
         self._resting_until = 0.0
 
     def backlog(self) -> int:
-        with self.sessions() as session:
+        with self.read_sessions() as session:
             return pending_count(session=session)
 
     def status(self) -> dict[str, Any]:
