@@ -25,7 +25,7 @@ from app.admission.views import router as admission_router  # toelatingscriteria
 from app.audit.service import install_audit
 from app.audit.views import router as audit_router
 from app.core.config import Environment, Settings, get_settings
-from app.core.db import build_engine
+from app.core.db import build_engine, deferred
 from app.core.errors import install_error_handlers
 from app.core.middleware import ApiVersionHeader, BodySizeLimit, Cors, SecurityHeaders
 from app.core.openapi import API_VERSION, install_openapi
@@ -145,8 +145,11 @@ def search_limit_rules(settings: Settings) -> list[LimitRule]:
 
 def build_geo_worker(settings: Settings, engine: Engine, search: SearchEngine) -> GeoWorker:
     """Geocodes changed locations after their commit; then sends the changes to search."""
+    # DEFERRED on SQLite: an online geocoder is asked inside the job's transaction, which must
+    # not hold the write lock meanwhile; a write that loses a race is simply retried later.
+    geo_engine = deferred(engine)
     return GeoWorker(
-        sessions=lambda: Session(engine, expire_on_commit=False),
+        sessions=lambda: Session(geo_engine, expire_on_commit=False),
         geocoder=build_geocoder(settings),
         on_changed=lambda: search.drain(),
     )

@@ -26,12 +26,16 @@ logger = logging.getLogger(__name__)
 SQLITE_BEGIN = "sqlite_begin"  # execution option: how a SQLite transaction begins
 
 
-def read_only(engine: Engine) -> Engine:
-    """The engine for sessions that only read: on SQLite their transactions begin DEFERRED
-    (no write lock); elsewhere the engine itself."""
+def deferred(engine: Engine) -> Engine:
+    """On SQLite an engine whose transactions begin DEFERRED: no write lock until the first
+    write (a write after another connection's commit then fails at once); elsewhere the
+    engine itself."""
     if engine.dialect.name != "sqlite":
         return engine
     return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
+read_only = deferred  # for sessions that only read: any number of them side by side
 
 
 def _configure_sqlite(engine: Engine) -> None:
