@@ -281,32 +281,54 @@ class Patch:
 
 @dataclass
 class Ledger:
-    """Every acknowledged write, as the clients saw it."""
+    """Every acknowledged write, as the clients saw it.
+
+    A decision can be acknowledged before the client that submitted learns its own answer
+    (the redactie saw it in the queue first): decisions are kept apart and applied to the
+    submission whenever both are known."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     new: dict[uuid.UUID, NewListing] = field(default_factory=dict)
     changes: dict[uuid.UUID, Change] = field(default_factory=dict)
     patches: list[Patch] = field(default_factory=list)
     decisions: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    last_decision: dict[uuid.UUID, str] = field(default_factory=dict)
     admitted_organizations: list[str] = field(default_factory=list)
+
+    def submitted_new(self, listing: NewListing) -> None:
+        with self.lock:
+            self.new[listing.submission_id] = listing
+            self._apply(listing.submission_id)
+
+    def submitted_change(self, change: Change) -> None:
+        with self.lock:
+            self.changes[change.submission_id] = change
+            self._apply(change.submission_id)
 
     def decided(self, submission_id: uuid.UUID, status: str) -> None:
         with self.lock:
             self.decisions.append((submission_id, status))
-            if submission_id in self.new:
-                listing = self.new[submission_id]
-                listing.status = status
-                if status == "toegelaten":
-                    self.admitted_organizations.append(listing.organization)
-            elif submission_id in self.changes:
-                self.changes[submission_id].status = status
+            self.last_decision[submission_id] = status
+            self._apply(submission_id)
+
+    def _apply(self, submission_id: uuid.UUID) -> None:
+        status = self.last_decision.get(submission_id)
+        if status is None:
+            return
+        if submission_id in self.new:
+            listing = self.new[submission_id]
+            if status == "toegelaten" and listing.status != status:
+                self.admitted_organizations.append(listing.organization)
+            listing.status = status
+        elif submission_id in self.changes:
+            self.changes[submission_id].status = status
 
     def final_status(self, submission_id: uuid.UUID) -> str | None:
         if submission_id in self.new:
             return self.new[submission_id].status
         if submission_id in self.changes:
             return self.changes[submission_id].status
-        return None
+        return self.last_decision.get(submission_id)
 
 
 @dataclass
@@ -587,10 +609,9 @@ class Client:
         if response is not None and response.status_code == 201:
             answer = response.json()
             submission_id = uuid.UUID(answer["id"])
-            with self.world.ledger.lock:
-                self.world.ledger.new[submission_id] = NewListing(
-                    submission_id, answer["organization"], services, answer["status"]
-                )
+            self.world.ledger.submitted_new(
+                NewListing(submission_id, answer["organization"], services, answer["status"])
+            )
 
     def do_submit_change(self) -> None:
         provider = self.provider
@@ -636,14 +657,15 @@ class Client:
                 answer = response.json()
                 submission_id = uuid.UUID(answer["id"])
                 provider.seq += 1
-                with self.world.ledger.lock:
-                    self.world.ledger.changes[submission_id] = Change(
+                self.world.ledger.submitted_change(
+                    Change(
                         submission_id,
                         provider.organization,
                         provider.seq,
                         {slug: values},
                         answer["status"],
                     )
+                )
                 provider.open_change = submission_id
         finally:
             with provider.lock:
@@ -1629,6 +1651,7 @@ def _soak(args: argparse.Namespace, workdir: Path, code: Path, database_url: str
     shape = "one process" if args.workers == 1 else f"{args.workers} workers"
     print(f"[2/5] starting uvicorn ({shape}) …", flush=True)
     server = start_soak_server(code, env, workdir, args.workers, args.drain_interval)
+    world: World | None = None
     try:
         server.wait_ready()
         world, _admin = build_world(server.base_url, database_url, admin_password, args.providers)
@@ -1670,6 +1693,8 @@ def _soak(args: argparse.Namespace, workdir: Path, code: Path, database_url: str
         api, public, hidden, stale = verify_index(server.base_url, expected)
         counts_after = _counts(database_url)
     finally:
+        if world is not None:
+            world.deadline = 0.0  # interrupted: the clients stop after their request
         server.stop()
     return Result(
         args=args,
@@ -1778,7 +1803,7 @@ def render(result: Result) -> str:
     add(
         f"**{'PASS' if result.passed else 'FAIL'}** — {len(calls):,} requests in "
         f"{result.wall_s:,.0f} s ({len(calls) / result.wall_s:,.1f}/s) from {args.clients} "
-        f"clients, **{len(errors)} errors**, {len(conflicts)} expected conflicts; "
+        f"clients, **{len(errors):,} errors**, {len(conflicts):,} expected conflicts; "
         f"{memory_text}; {verification.missing} acknowledged writes missing. "
         f"{result.dataset}, {result.database}, code `{result.fingerprint}`."
     )
@@ -1986,7 +2011,10 @@ def render(result: Result) -> str:
         "**Requests:** " + "; ".join(f"`{kind}` {text}" for kind, text in KINDS.items()) + ".",
         "**Errors:** any 5xx, no answer within "
         f"{CLIENT_TIMEOUT_S:.0f} s, or a status the operation does not expect (every other "
-        "4xx included).",
+        "4xx included). Expected conflicts: a 412 on a `PATCH` (stale `If-Match`), and a 409 "
+        "`verouderd` on a write (a lost race, nothing written), which the client retries up "
+        f"to {args.write_retries} times, {RETRY_BASE_S:g} s doubling to at most "
+        f"{RETRY_MAX_S:g} s (±50%); a write still refused then is an error.",
         "**Verification.** Every 2xx write is in a ledger; afterwards the rows are read with "
         "SQL (submission status and payload, organisation and service status, names, "
         "descriptions, versions), then every affected service is searched by the unique word "
