@@ -531,7 +531,10 @@ class EmbeddedBackend(SearchBackend):
         documents a full collection took ~100–150 ms, a pause for every request in flight, every
         few hundred requests. They live until the next full load and are then freed by
         reference counting; ``gc.freeze()`` after start-up is what long-running servers do
-        with their long-lived objects."""
+        with their long-lived objects. A collection first: garbage in reference cycles at that
+        moment would otherwise be frozen with them and never freed (a full load also happens
+        after every rebuild, not only at start-up)."""
+        gc.collect()
         gc.freeze()
 
     def stats(self) -> IndexStats:
