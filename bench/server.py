@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -281,7 +282,6 @@ def start_server(
 ) -> Server:
     """``uvicorn app.main:app``; with ``workers`` > 1 with ``--workers N`` as in the Docker
     image, otherwise the single-process command."""
-    port = free_port()
     env = os.environ.copy()
     env.pop("WEB_CONCURRENCY", None)  # uvicorn's default for --workers: the count is ours
     env.update(
@@ -291,28 +291,32 @@ def start_server(
             "SEARCH_BACKEND": "embedded",
             "SEARCH_INDEX_PATH": index_path,
             "SEARCH_DRAIN_INTERVAL_S": "0",
-            # every load client comes from 127.0.0.1: no per-client search limit here
-            "SEARCH_MAX_PER_CLIENT_PER_MINUTE": "0",
             "PYTHONPATH": str(code_root),  # the snapshot's app, not the working tree's
         }
     )
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
+    return launch_uvicorn(code_root=code_root, env=env, workdir=workdir, workers=workers)
+
+
+def launch_uvicorn(
+    *, code_root: Path, env: Mapping[str, str], workdir: Path, workers: int = 1
+) -> Server:
+    """The server process as the Docker image runs it (``MALLOC_ARENA_MAX=2``), on a free
+    port of 127.0.0.1, its output in ``workdir/server.log``. Every load client comes from
+    127.0.0.1, so the per-client search limit is off."""
+    port = free_port()
+    server_env = {
+        **env,
+        "SEARCH_MAX_PER_CLIENT_PER_MINUTE": "0",
+        "MALLOC_ARENA_MAX": "2",
+    }
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST]
+    command += ["--port", str(port), "--no-access-log"]
     if workers > 1:
         command += ["--workers", str(workers)]
     log_path = workdir / "server.log"
     log = log_path.open("wb")
     # A fixed argument list (no shell), our own interpreter and module.
     process = subprocess.Popen(  # noqa: S603
-        command, cwd=code_root, env=env, stdout=log, stderr=subprocess.STDOUT
+        command, cwd=code_root, env=server_env, stdout=log, stderr=subprocess.STDOUT
     )
     return Server(process=process, port=port, log_path=log_path, log=log, workers=workers)

@@ -73,9 +73,8 @@ from bench.common import BuildResult, DatasetInfo
 from bench.load import BROAD, CLIENT_TIMEOUT_S, LAY, MISSPELLED, PROFESSIONAL, percentile
 from bench.run import DEFAULT_OUT, DEFAULT_PC4, PROJECT_ROOT, _machine, _mib, _ms
 from bench.server import (
-    HOST,
     Server,
-    free_port,
+    launch_uvicorn,
     proc_status_kib,
     process_tree,
     tree_cpu_seconds,
@@ -1359,28 +1358,9 @@ def start_soak_server(
     code: Path, env: Mapping[str, str], workdir: Path, workers: int, drain_interval_s: float
 ) -> Server:
     """``uvicorn app.main:app`` as bench/server.py starts it, but with the background drain
-    loop on (the search benchmark turns it off) and without the per-client search limit
-    (every client here is 127.0.0.1)."""
-    port = free_port()
-    server_env = dict(env)
-    server_env.update(
-        {
-            "SEARCH_DRAIN_INTERVAL_S": f"{drain_interval_s:g}",
-            "SEARCH_MAX_PER_CLIENT_PER_MINUTE": "0",
-            "MALLOC_ARENA_MAX": "2",  # as the Docker image runs the server
-        }
-    )
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST]
-    command += ["--port", str(port), "--no-access-log"]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    log_path = workdir / "server.log"
-    log = log_path.open("wb")
-    # A fixed argument list (no shell), our own interpreter and module.
-    process = subprocess.Popen(  # noqa: S603
-        command, cwd=code, env=server_env, stdout=log, stderr=subprocess.STDOUT
-    )
-    return Server(process=process, port=port, log_path=log_path, log=log, workers=workers)
+    loop on (the search benchmark turns it off)."""
+    server_env = {**env, "SEARCH_DRAIN_INTERVAL_S": f"{drain_interval_s:g}"}
+    return launch_uvicorn(code_root=code, env=server_env, workdir=workdir, workers=workers)
 
 
 def prepare_data(
