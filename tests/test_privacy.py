@@ -862,3 +862,17 @@ def test_no_personal_data_or_addresses_in_any_log_record(
         if needle.lower() in _record_text(record).lower()
     ]
     assert leaks == [], leaks
+
+
+def test_database_errors_do_not_carry_the_values(tmp_path: Path) -> None:
+    """A failing statement's message (and so any logged traceback) names the statement, not
+    its values (``hide_parameters``)."""
+    engine = build_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE person (email TEXT UNIQUE)")
+        conn.execute(sa.text("INSERT INTO person VALUES (:e)"), {"e": "geheim@example.nl"})
+    with pytest.raises(IntegrityError) as raised, engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO person VALUES (:e)"), {"e": "geheim@example.nl"})
+    assert "INSERT INTO person" in str(raised.value)
+    assert "geheim@example.nl" not in str(raised.value)
+    engine.dispose()

@@ -62,6 +62,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def build_engine(database_url: str, **kwargs: Any) -> Engine:
+    # hide_parameters: an error's message (and so a logged traceback) names the statement but
+    # not its values, which can be personal data (docs/privacy.md, "Logs").
+    kwargs.setdefault("hide_parameters", True)
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
