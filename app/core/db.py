@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 SQLITE_BEGIN = "sqlite_begin"  # execution option: how a SQLite transaction begins
 
 
+@lru_cache(maxsize=64)  # one per engine, not one per request (GET requests ask for it)
 def deferred(engine: Engine) -> Engine:
     """On SQLite an engine whose transactions begin DEFERRED: no write lock until the first
     write (a write after another connection's commit then fails at once); elsewhere the

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.core.models import utcnow
@@ -42,6 +43,25 @@ class PeriodicWorker(Generic[R]):
         self.first_delay_s = first_delay_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def on_engine(
+        cls,
+        engine: Engine,
+        *,
+        name: str,
+        job: Callable[[Session, datetime], R],
+        interval_s: float,
+        first_delay_s: float = 60.0,
+    ) -> PeriodicWorker[R]:
+        """A worker whose runs each get a session of their own on ``engine``."""
+        return cls(
+            name=name,
+            job=job,
+            interval_s=interval_s,
+            sessions=lambda: Session(engine, expire_on_commit=False),
+            first_delay_s=first_delay_s,
+        )
 
     def run_once(self) -> R:
         with self.sessions() as session:

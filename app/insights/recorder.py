@@ -238,10 +238,10 @@ def build_flush_worker(
     recorder: SearchRecorder, engine: Engine, interval_s: float
 ) -> PeriodicWorker[int]:
     """Writes the counts every ``interval_s`` (and once more at shutdown: ``run_once``)."""
-    return PeriodicWorker(
+    return PeriodicWorker.on_engine(
+        engine,
         name="search-tally",
         job=lambda session, _now: recorder.flush(session),
         interval_s=interval_s,
-        sessions=lambda: Session(engine, expire_on_commit=False),
         first_delay_s=interval_s,
     )

@@ -220,9 +220,9 @@ def enforce_retention(*, session: Session, settings: Settings, now: datetime) ->
 
 def build_retention_worker(settings: Settings, engine: Engine) -> PeriodicWorker[RetentionReport]:
     """Enforces the retention periods every ``RETENTION_INTERVAL_S`` (0 = off)."""
-    return PeriodicWorker(
+    return PeriodicWorker.on_engine(
+        engine,
         name="retention",
         job=lambda session, now: enforce_retention(session=session, settings=settings, now=now),
         interval_s=settings.retention_interval_s,
-        sessions=lambda: Session(engine, expire_on_commit=False),
     )

@@ -511,9 +511,9 @@ def rotate_key(*, session: Session, settings: Settings) -> int:
 
 def build_purge_worker(settings: Settings, engine: Engine) -> PeriodicWorker[PurgeReport]:
     """Erases personal data past its retention every ``REFERRAL_PURGE_INTERVAL_S``."""
-    return PeriodicWorker(
+    return PeriodicWorker.on_engine(
+        engine,
         name="referral-purge",
         job=lambda session, now: purge_personal_data(session=session, settings=settings, now=now),
         interval_s=settings.referral_purge_interval_s,
-        sessions=lambda: Session(engine, expire_on_commit=False),
     )
