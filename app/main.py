@@ -40,7 +40,7 @@ from app.health.views import router as health_router
 from app.hsds.api import HSDS_PREFIX, create_hsds_app
 from app.indexing.engine import SearchEngine
 from app.indexing.service import run_after_commit as sync_search
-from app.insights.recorder import SearchRecorder, build_flush_worker
+from app.insights.recorder import SearchRecorder, build_flush_worker, count_again
 from app.insights.views import router as insights_router
 from app.locations.views import router as locations_router
 from app.municipalities.views import router as municipalities_router
@@ -49,6 +49,7 @@ from app.organizations.views import router as organizations_router
 from app.privacy.retention import build_retention_worker
 from app.referrals.service import build_purge_worker
 from app.referrals.views import router as referrals_router
+from app.search_api.answers import ANSWER_CACHE, AnswerCache, ServeKeptAnswers
 from app.search_api.views import router as search_router
 from app.services.views import router as services_router
 from app.taxonomy.views import router as taxonomy_router
@@ -220,6 +221,15 @@ def create_api_v1(
         },
         tags=TAGS,
         public_operations=frozenset(op for op, rule in POLICY.items() if ANONYMOUS in rule.roles),
+    )
+    # Innermost: kept answers of anonymous searches skip FastAPI (app/search_api/answers.py).
+    answers = AnswerCache(settings.search_answer_cache_mb * 1024 * 1024)
+    setattr(api.state, ANSWER_CACHE, answers)
+    api.add_middleware(
+        ServeKeptAnswers,
+        cache=answers,
+        engine=api.state.search,
+        count=lambda tally: count_again(api.state, tally),
     )
     # Public reads: any origin (*); writes: only CORS_WRITE_ORIGINS (app/core/middleware.py).
     api.add_middleware(Cors, write_origins=settings.cors_write_origins)

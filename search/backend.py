@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from search.types import IndexStats, SearchQuery, SearchResult
@@ -37,6 +37,12 @@ class SearchBackend(ABC):
 
     @abstractmethod
     def stats(self) -> IndexStats: ...
+
+    def version_tag(self) -> Hashable | None:
+        """A cheap token that changes whenever a search could answer differently (any write,
+        rebuild or settings change), for caching whole answers; None (the default) when the
+        backend has none: its answers are then never cached outside it."""
+        return None
 
     def warm_up(self) -> None:
         """Load what the first search would otherwise wait for (default: nothing)."""

@@ -349,9 +349,15 @@ class EmbeddedBackend(SearchBackend):
     # --- SearchBackend: writing ----------------------------------------------------------
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
+        raw = json.dumps(settings, sort_keys=True)
         with self._connect() as conn:
             self._generation(conn)
-            self._set_meta(conn, "settings", json.dumps(settings, sort_keys=True))
+            if self._meta(conn, "settings") != raw:
+                with self._write_lock:
+                    conn.execute("BEGIN IMMEDIATE")
+                    self._set_meta(conn, "settings", raw)
+                    self._bump(conn)  # other settings answer differently: kept answers go
+                    conn.execute("COMMIT")
         self._stop_words = frozenset(settings.get("stopWords", ()))
 
     def _settings(self, conn: sqlite3.Connection) -> dict[str, Any]:
@@ -507,6 +513,14 @@ class EmbeddedBackend(SearchBackend):
         return count
 
     # --- SearchBackend: reading ----------------------------------------------------------
+
+    def version_tag(self) -> Hashable:
+        """(generation, version) of the index file: one read of its meta table."""
+        with self._connect() as conn:
+            rows = dict(
+                conn.execute("SELECT key, value FROM meta WHERE key IN ('active', 'version')")
+            )
+        return (rows.get("active"), rows.get("version"))
 
     def health(self) -> bool:
         try:

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     # Public search requests per client per minute, per server process, counted in memory
     # under a salted hash of the client address that is never stored (0 = no limit).
     search_max_per_client_per_minute: int = Field(default=120, ge=0)
+    # Whole answers of anonymous searches, per server process, served again while the index
+    # and the reference tables are unchanged (app/search_api/answers.py; 0 = off).
+    search_answer_cache_mb: int = Field(default=32, ge=0)
+    # How long a process trusts its in-memory copy of the taxonomy slugs, gemeenten, wijken,
+    # kernen and postcodes that search filters are checked against, for changes made by
+    # another process (its own changes count at once; app/indexing/reference.py).
+    search_reference_max_age_s: float = Field(default=60.0, gt=0)
     geocoder: GeocoderName = GeocoderName.none
     pdok_url: str = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
     pdok_timeout_s: float = 5.0

@@ -58,7 +58,7 @@ def _add_missing(headers: Iterable[tuple[bytes, bytes]], extra: Headers) -> Head
     return current
 
 
-def _route_path(scope: Scope) -> str:
+def route_path(scope: Scope) -> str:
     """The path without the ``root_path`` a proxy may have put in front of the app."""
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
@@ -106,7 +106,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
     def _is_docs(self, scope: Scope) -> bool:
-        path = _route_path(scope)
+        path = route_path(scope)
         docs = self.docs_path or ""
         return path == docs or path.startswith(docs + "/")  # also /docs/oauth2-redirect
 

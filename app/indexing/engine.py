@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -16,6 +16,7 @@ from app.core.config import SearchBackendName, SearchFallback, Settings
 from app.core.db import read_only
 from app.indexing.documents import build_analyzer
 from app.indexing.fallback import DatabaseFallback
+from app.indexing.reference import SearchReference
 from app.indexing.service import DrainReport, current_settings, drain, pending_count, reindex
 from search.analysis import Analyzer
 from search.backend import SearchBackend
@@ -39,6 +40,11 @@ class SearchEngine:
         # for what only reads (the backlog of /health/ready, the analyzer): no write lock
         reader = read_only(engine)
         self.read_sessions: Callable[[], Session] = lambda: Session(reader, expire_on_commit=False)
+        # what a search's filters are checked against, in memory (app/indexing/reference.py);
+        # through self.read_sessions as it is when loading (tests replace it)
+        self.reference = SearchReference(
+            lambda: self.read_sessions(), max_age_s=settings.search_reference_max_age_s
+        )
         self._factory = backend_factory or self._default_factory
         self._backend: SearchBackend | None = None
         self._analyzer: Analyzer | None = None
@@ -126,6 +132,23 @@ class SearchEngine:
         return self._fallback_search(
             query, SearchUnavailableError("search engine resting after a failure")
         )
+
+    def answer_tag(self) -> Hashable | None:
+        """What a search's whole answer depends on besides the query, read without touching
+        the database (for the answer cache, app/search_api/answers.py): the index version and
+        the reference snapshot. None when an answer must not be kept or served from memory:
+        the engine is resting (the fallback may answer), the backend has no cheap version
+        (Meilisearch), or the reference snapshot must be loaded first."""
+        if self.resting or self._backend is None:
+            return None
+        snapshot = self.reference.peek()
+        if snapshot is None:
+            return None
+        try:
+            version = self._backend.version_tag()
+        except SearchUnavailableError:
+            return None
+        return None if version is None else (version, snapshot.serial)
 
     def _fallback_search(self, query: SearchQuery, cause: SearchUnavailableError) -> SearchResult:
         if self.fallback is None:

@@ -70,6 +70,17 @@ class TallyKey:
     zero_results: bool
 
 
+@dataclass(frozen=True)
+class Tally:
+    """One search as the monitor counts it, without its month."""
+
+    municipality: str
+    themes: tuple[str, ...]  # its theme filters, else the themes its words are about
+    area: str
+    zero_results: bool
+    text: str  # a search that found nothing: its cleaned text, else ""
+
+
 class ThemeWords:
     """Which themes a query is about: the theme's own words and lay words (taxonomy
     ``words``), stemmed like the search does. Reloaded every few minutes."""
@@ -118,6 +129,39 @@ class SearchRecorder:
         self._zero: Counter[tuple[date, str, str]] = Counter()
         self._lock = threading.Lock()
 
+    def tally(
+        self,
+        *,
+        session: Session,
+        query: str,
+        themes: Sequence[str],
+        municipality: str | None,
+        area: str,
+        zero_results: bool,
+    ) -> Tally:
+        """What is counted of one search (``session``: the search request's, see ThemeWords)."""
+        about = list(themes) or (self.theme_words.themes_of(session, query) if query else [])
+        return Tally(
+            municipality=municipality or "",
+            themes=tuple(about),
+            area=area,
+            zero_results=zero_results,
+            text=clean_query(query) if zero_results and query else "",
+        )
+
+    def add(self, tally: Tally, *, today: date | None = None) -> None:
+        """Count a search (again: a kept answer served twice is two searches)."""
+        month = month_start(today or utcnow().date())
+        keys = [
+            TallyKey(month, tally.municipality, theme, tally.area, tally.zero_results)
+            for theme in ["", *tally.themes]
+        ]
+        with self._lock:
+            for key in keys:
+                self._tallies[key] += 1
+            if tally.text:
+                self._zero[(month, tally.municipality, tally.text)] += 1
+
     def record(
         self,
         *,
@@ -128,17 +172,17 @@ class SearchRecorder:
         area: str,
         zero_results: bool,
         today: date | None = None,
-    ) -> None:
-        month = month_start(today or utcnow().date())
-        about = list(themes) or (self.theme_words.themes_of(session, query) if query else [])
-        municipality = municipality or ""
-        keys = [TallyKey(month, municipality, theme, area, zero_results) for theme in ["", *about]]
-        text = clean_query(query) if zero_results and query else ""
-        with self._lock:
-            for key in keys:
-                self._tallies[key] += 1
-            if text:
-                self._zero[(month, municipality, text)] += 1
+    ) -> Tally:
+        tally = self.tally(
+            session=session,
+            query=query,
+            themes=themes,
+            municipality=municipality,
+            area=area,
+            zero_results=zero_results,
+        )
+        self.add(tally, today=today)
+        return tally
 
     def flush(self, session: Session) -> int:
         """Add the counts gathered so far to the database (in the caller's transaction)."""
@@ -213,14 +257,14 @@ def area_of(*, neighbourhood: str | None, place: str | None, postcode: str | Non
 RECORDER = "search_recorder"
 
 
-def record_search(state: Any, session: Session, params: Any, *, total: int) -> None:
+def record_search(state: Any, session: Session, params: Any, *, total: int) -> Tally | None:
     """Count one search of the public API (``state.search_recorder``; absent: not counted).
-    Never fails a search."""
+    Never fails a search. Returns what was counted (the answer cache counts it again)."""
     recorder: SearchRecorder | None = getattr(state, RECORDER, None)
     if recorder is None:
-        return
+        return None
     try:
-        recorder.record(
+        return recorder.record(
             session=session,
             query=params.q,
             themes=list(params.theme),
@@ -232,6 +276,14 @@ def record_search(state: Any, session: Session, params: Any, *, total: int) -> N
         )
     except Exception:
         logger.exception("counting a search for the monitor failed (the search went on)")
+        return None
+
+
+def count_again(state: Any, tally: Tally) -> None:
+    """Count a search whose answer was kept (app/search_api/answers.py)."""
+    recorder: SearchRecorder | None = getattr(state, RECORDER, None)
+    if recorder is not None:
+        recorder.add(tally)
 
 
 def build_flush_worker(

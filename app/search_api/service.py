@@ -8,19 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import to_json
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.core.errors import FieldError, ServiceUnavailable, Unprocessable
 from app.geo.geocoding import GeoPrecision
-from app.geo.models import PostcodeCentroid
 from app.indexing.engine import SearchEngine
-from app.municipalities.models import Municipality, Neighbourhood, Place
+from app.indexing.reference import SearchReference, Snapshot
 from app.search_api.schemas import (
     SearchResponse,
     Suggestion,
     SuggestionList,
 )
-from app.taxonomy.models import Taxonomy, TaxonomyTerm
 from app.taxonomy.service import TaxonomyKey, terms_by_slug
 from search.analysis import fold, tokenize
 from search.types import (
@@ -66,19 +64,17 @@ class SearchParams:
     per_page: int = 20
 
 
-def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
+def _check_slugs(snapshot: Snapshot, params: SearchParams) -> list[FieldError]:
     errors: list[FieldError] = []
-    checks = [
+    for name, taxonomy, slugs in (
         ("theme", TaxonomyKey.themes, params.theme),
         ("target_group", TaxonomyKey.target_groups, params.target_group),
         ("access", TaxonomyKey.access_routes, params.access),
         ("cost", TaxonomyKey.costs, params.cost),
-    ]
-    known_slugs = _slugs_by_taxonomy(session, [taxonomy for _, taxonomy, slugs in checks if slugs])
-    for name, taxonomy, slugs in checks:
+    ):
         if not slugs:
             continue
-        known = known_slugs[taxonomy]
+        known = snapshot.taxonomy_slugs.get(taxonomy.value, [])
         errors += [
             FieldError(
                 field=f"query.{name}", message=f"'{s}' bestaat niet. Kies uit: {', '.join(known)}."
@@ -88,11 +84,7 @@ def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
         ]
     municipality_id = None
     if params.municipality:
-        municipality_id = (
-            session.connection()
-            .execute(select(Municipality.id).where(Municipality.slug == params.municipality))
-            .scalar()
-        )
+        municipality_id = snapshot.municipalities.get(params.municipality)
         if municipality_id is None:
             errors.append(
                 FieldError(
@@ -100,15 +92,15 @@ def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
                     message=f"Gemeente '{params.municipality}' bestaat niet.",
                 )
             )
-    for name, model, value in (
-        ("neighbourhood", Neighbourhood, params.neighbourhood),
-        ("place", Place, params.place),
+    for name, known_areas, value in (
+        ("neighbourhood", snapshot.neighbourhoods, params.neighbourhood),
+        ("place", snapshot.places, params.place),
     ):
         if value:
-            statement = select(model.id).where(model.slug == value)
-            if municipality_id is not None:
-                statement = statement.where(model.municipality_id == municipality_id)
-            if session.connection().execute(statement).first() is None:
+            municipalities = known_areas.get(value, frozenset())
+            if not municipalities or (
+                municipality_id is not None and municipality_id not in municipalities
+            ):
                 noun = "Wijk" if name == "neighbourhood" else "Kern"
                 errors.append(
                     FieldError(field=f"query.{name}", message=f"{noun} '{value}' bestaat niet.")
@@ -116,27 +108,10 @@ def _check_slugs(session: Session, params: SearchParams) -> list[FieldError]:
     return errors
 
 
-def _slugs_by_taxonomy(
-    session: Session, taxonomies: list[TaxonomyKey]
-) -> dict[TaxonomyKey, list[str]]:
-    """``slugs_by_taxonomy`` on every search with a filter: Core rows, not the ORM (3× faster)."""
-    result: dict[TaxonomyKey, list[str]] = {t: [] for t in taxonomies}
-    if taxonomies:
-        statement = (
-            select(Taxonomy.slug, TaxonomyTerm.slug)
-            .join(Taxonomy, col(Taxonomy.id) == col(TaxonomyTerm.taxonomy_id))
-            .where(col(Taxonomy.slug).in_([t.value for t in taxonomies]))
-            .order_by(col(TaxonomyTerm.position), col(TaxonomyTerm.slug))
-        )
-        for taxonomy_slug, term_slug in session.connection().execute(statement):
-            result[TaxonomyKey(taxonomy_slug)].append(term_slug)
-    return result
-
-
 _PC_RE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})?\s*$")
 
 
-def resolve_postcode(session: Session, postcode: str) -> GeoPoint:
+def resolve_postcode(reference: SearchReference, snapshot: Snapshot, postcode: str) -> GeoPoint:
     match = _PC_RE.match(postcode)
     if not match:
         raise Unprocessable(
@@ -150,9 +125,9 @@ def resolve_postcode(session: Session, postcode: str) -> GeoPoint:
         )
     pc4, letters = match.group(1), (match.group(2) or "").upper()
     for code in ([pc4 + letters] if letters else []) + [pc4]:
-        row = session.get(PostcodeCentroid, code)
-        if row is not None:
-            return GeoPoint(lat=row.latitude, lng=row.longitude)
+        point = reference.postcode(snapshot, code)
+        if point is not None:
+            return point
     raise Unprocessable(
         f"Postcode {postcode.strip()} kennen we niet.",
         errors=[
@@ -163,8 +138,10 @@ def resolve_postcode(session: Session, postcode: str) -> GeoPoint:
     )
 
 
-def build_query(session: Session, params: SearchParams) -> SearchQuery:
-    errors = _check_slugs(session, params)
+def build_query(reference: SearchReference, params: SearchParams) -> SearchQuery:
+    """The typed query of the API's parameters; 422 for filters that name nothing known."""
+    snapshot = reference.current()
+    errors = _check_slugs(snapshot, params)
     if (params.lat is None) != (params.lon is None):
         errors.append(FieldError(field="query.lat", message="Geef lat en lon samen op."))
     if params.postcode and params.lat is not None:
@@ -179,7 +156,7 @@ def build_query(session: Session, params: SearchParams) -> SearchQuery:
         )
     point: GeoPoint | None = None
     if params.postcode:
-        point = resolve_postcode(session, params.postcode)
+        point = resolve_postcode(reference, snapshot, params.postcode)
     elif params.lat is not None and params.lon is not None:
         point = GeoPoint(lat=params.lat, lng=params.lon)
     if params.sort is SortOrder.distance and point is None:
@@ -231,32 +208,26 @@ def build_query(session: Session, params: SearchParams) -> SearchQuery:
     )
 
 
-def search(*, session: Session, engine: SearchEngine, params: SearchParams) -> SearchResponse:
+def search(*, engine: SearchEngine, params: SearchParams) -> SearchResponse:
     """The response as a model (the endpoint sends ``search_json``: the same JSON, faster)."""
-    return SearchResponse.model_validate(
-        search_content(session=session, engine=engine, params=params)
-    )
+    return SearchResponse.model_validate(search_content(engine=engine, params=params))
 
 
-def search_json(*, session: Session, engine: SearchEngine, params: SearchParams) -> bytes:
+def search_json(*, engine: SearchEngine, params: SearchParams) -> bytes:
     """The endpoint's response body: ``SearchResponse`` as JSON, built from plain dictionaries
     and encoded once (in Rust) instead of validated and serialised field by field per item.
     tests/search/test_search_api.py checks it against the model for every response it makes."""
-    return to_json(search_content(session=session, engine=engine, params=params))
+    return to_json(search_content(engine=engine, params=params))
 
 
-def search_content(
-    *, session: Session, engine: SearchEngine, params: SearchParams
-) -> dict[str, Any]:
+def search_content(*, engine: SearchEngine, params: SearchParams) -> dict[str, Any]:
     """``SearchResponse`` as plain JSON data (field order as in the model)."""
-    return search_page(session=session, engine=engine, params=params)[0]
+    return search_page(engine=engine, params=params)[0]
 
 
-def search_page(
-    *, session: Session, engine: SearchEngine, params: SearchParams
-) -> tuple[dict[str, Any], bool]:
+def search_page(*, engine: SearchEngine, params: SearchParams) -> tuple[dict[str, Any], bool]:
     """``search_content`` and whether the database fallback answered (SEARCH_FALLBACK)."""
-    query = build_query(session, params)
+    query = build_query(engine.reference, params)
     try:
         result = engine.search(query)
     except SearchUnavailableError as exc:

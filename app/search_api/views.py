@@ -12,6 +12,7 @@ from app.core.types import SLUG_MAX, SLUG_PATTERN
 from app.indexing.engine import SearchEngine
 from app.insights.recorder import record_search
 from app.search_api import service
+from app.search_api.answers import keep_answer
 from app.search_api.schemas import SearchResponse, SuggestionList
 from search.types import SortOrder
 
@@ -120,11 +121,15 @@ def search(
     # async route (one thread hop less, ~10% less CPU) its database work ran on the event loop,
     # and under a burst a blocking pool checkout there stalled the worker for the pool timeout
     # (docs/search.md, "The request path").
-    content, fallback = service.search_page(session=session, engine=_engine(request), params=params)
+    content, fallback = service.search_page(engine=_engine(request), params=params)
+    tally = None
     if page == 1:  # the monitor counts searches, not page turns (app/insights/recorder.py)
-        record_search(request.app.state, session, params, total=int(content["total"]))
-    headers = {FALLBACK_HEADER: "database"} if fallback else None
-    return Response(content=to_json(content), media_type="application/json", headers=headers)
+        tally = record_search(request.app.state, session, params, total=int(content["total"]))
+    body = to_json(content)
+    if fallback:
+        return Response(body, media_type="application/json", headers={FALLBACK_HEADER: "database"})
+    keep_answer(request, body=body, tally=tally)
+    return Response(body, media_type="application/json")
 
 
 @router.get(

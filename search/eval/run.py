@@ -90,8 +90,8 @@ def run(backends: list[str], queries_path: Path, k: int = 10) -> dict[str, EvalR
             def ranked(
                 query: JudgedQuery, search_engine: SearchEngine = search_engine
             ) -> list[str]:
-                with search_engine.sessions() as session:
-                    result = search_engine.search(build_query(session, params_for(query, k)))
+                params = params_for(query, k)
+                result = search_engine.search(build_query(search_engine.reference, params))
                 return [hit.document["slug"] for hit in result.hits]
 
             reports[name] = evaluate(queries, ranked, k=k)
