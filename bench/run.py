@@ -50,6 +50,7 @@ from bench.load import (
     LevelResult,
     QueryMix,
     Sample,
+    count_repeats,
     latencies_ms,
     percentile,
     run_level,
@@ -204,8 +205,8 @@ def _machine() -> list[tuple[str, str]]:
         ("Python", platform.python_version()),
         ("SQLite (stdlib sqlite3)", sqlite3.sqlite_version),
         (
-            "uvicorn / FastAPI / httpx",
-            f"{version('uvicorn')} ({loop}) / {version('fastapi')} / {version('httpx')}",
+            "uvicorn / FastAPI",
+            f"{version('uvicorn')} ({loop}) / {version('fastapi')}",
         ),
     ]
 
@@ -315,18 +316,13 @@ def render(run: Run) -> str:
     workers = run.server.workers
     add("## Latency and throughput of `GET /api/v1/search`")
     add("")
-    if workers == 1:
-        add(
-            "| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
-            "| load (1 min) at the end |"
-        )
-        add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    else:
-        add(
-            "| concurrency | requests | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
-            f"| CPU s per worker ({workers}) | load (1 min) at the end |"
-        )
-        add("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    per_worker = "" if workers == 1 else f" CPU s per worker ({workers}) |"
+    add(
+        "| concurrency | requests | repeats | errors | p50 ms | p95 ms | p99 ms | max ms | req/s "
+        f"| server CPU ms per request |{per_worker} client CPU ms per request "
+        "| load (1 min) at the end |"
+    )
+    add("|---:" * (11 if workers == 1 else 12) + "|")
     for level in run.levels:
         ms = latencies_ms(level.ok)
         done = f"{len(level.samples)}" + (f" of {level.planned} (time cap)" if level.capped else "")
@@ -338,16 +334,30 @@ def render(run: Run) -> str:
             if workers == 1
             else f" {_cpu_list(level.worker_cpu_s) if level.worker_cpu_s else 'n/a'} |"
         )
+        repeats = f"{level.repeated / len(level.samples):.0%}" if level.samples else "n/a"
+        server_cpu = (
+            f"{sum(level.worker_cpu_s) * 1000 / len(level.samples):.2f}"
+            if level.worker_cpu_s and level.samples
+            else "n/a"
+        )
         add(
-            f"| {level.concurrency} | {done} | {len(level.errors)} | {_ms(percentile(ms, 50))} | "
-            f"{_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
-            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} |{cpu} {load} |"
+            f"| {level.concurrency} | {done} | {repeats} | {len(level.errors)} | "
+            f"{_ms(percentile(ms, 50))} | {_ms(percentile(ms, 95))} | {_ms(percentile(ms, 99))} | "
+            f"{_ms(max(ms) if ms else float('nan'))} | {level.throughput:,.1f} | {server_cpu} |"
+            f"{cpu} {level.client_cpu_ms_per_request:.2f} | {load} |"
         )
     add("")
     add(
         f"The machine has {os.cpu_count()} cores. The load average includes the server's own "
         "busy threads (SQLite releases the GIL) and the client; it is there to recognise a run "
         "on a machine that other work kept busy, not to correct for it."
+    )
+    add(
+        "Repeats: requests whose query string was sent before in this run (warm-up, earlier "
+        "levels, earlier in the level). A worker sends the kept answer of such a request "
+        "without searching again (app/search_api/answers.py) when it answered the earlier one "
+        "itself and nothing was written to the index since; each worker keeps its own. The "
+        "other requests are searched (the backend's caches of words and documents still help)."
     )
     if workers > 1:
         add(
@@ -480,10 +490,12 @@ def render(run: Run) -> str:
         "analyzer (taxonomy plus the compound dictionary from all public texts). Peak RSS of "
         "that process is `getrusage(RUSAGE_SELF).ru_maxrss`.",
         _server_note(workers),
-        "**Load.** `httpx.AsyncClient` in the benchmark process against 127.0.0.1 only, with "
-        "as many connections as the concurrency (keep-alive with one worker, a new connection "
-        "per request with several); the client shares the same cores "
-        "with the server. Latency is client-side wall time from sending the request until the "
+        "**Load.** A minimal HTTP/1.1 client on asyncio streams (`bench/load.py`) in the "
+        "benchmark process against 127.0.0.1 only, with as many connections as the concurrency "
+        "(keep-alive with one worker, a new connection per request with several). The client "
+        "shares the same cores with the server, so its own CPU per request is in the table "
+        "(httpx, used before 2026-11-23, took ~2 ms per request: half of what the server "
+        "took). Latency is client-side wall time from sending the request until the "
         "whole body has been read. Percentiles (linear interpolation) are over 200 responses "
         "only, so with errors they understate the tail; an error is any non-200 status or no "
         f"answer within {CLIENT_TIMEOUT_S:.0f} s, and is reported. Throughput is completed "
@@ -708,16 +720,17 @@ def _render_profile(run: Run, add: Callable[[str], None]) -> None:
     add("")
 
 
-def _warm_up(server: Server, info: DatasetInfo, seed: int) -> Warmup:
+def _warm_up(server: Server, info: DatasetInfo, seed: int, sent: set[str]) -> Warmup:
     """Sequential requests on one connection; with several workers ``WARMUP_PER_WORKER`` per
     worker, as many at a time as there are workers, each on a new connection so that the
     kernel spreads them over the workers (every worker loads its caches)."""
     workers = server.workers
     count = max(WARMUP_REQUESTS, WARMUP_PER_WORKER * workers)
-    mix = QueryMix(info, seed + 1000)
+    requests = QueryMix(info, seed + 1000).take(count)
+    count_repeats(requests, sent)
     cpu_before = server.worker_cpu_seconds()
     started = time.perf_counter()
-    result = run_level(server.base_url, mix.take(count), workers, 600.0, keep_alive=workers == 1)
+    result = run_level(server.base_url, requests, workers, 600.0, keep_alive=workers == 1)
     seconds = time.perf_counter() - started
     if result.errors:
         sample = result.errors[0]
@@ -798,7 +811,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             workers=args.workers,
         )
         server.wait_ready()
-        warmup = _warm_up(server, info, args.seed)
+        sent: set[str] = set()  # query strings sent so far: repeats can be answered from memory
+        warmup = _warm_up(server, info, args.seed, sent)
         spread = (
             f" (CPU s per worker {_cpu_list(warmup.worker_cpu_s)})" if warmup.worker_cpu_s else ""
         )
@@ -811,6 +825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         levels: list[LevelResult] = []
         for level in args.levels:
             requests = QueryMix(info, args.seed).take(_requests_for(level, args.requests))
+            repeated = count_repeats(requests, sent)
             idle_wait = wait_idle(server.process.pid, max_s=IDLE_WAIT_MAX_S)
             cpu_before = server.worker_cpu_seconds()
             # Several workers: a new connection per request (like distinct residents), so the
@@ -821,6 +836,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if server.workers > 1:
                 result.worker_cpu_s = _cpu_per_worker(cpu_before, server.worker_cpu_seconds())
             result.idle_wait_s = idle_wait
+            result.repeated = repeated
             result.load_1min = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             ms = latencies_ms(result.ok)
             print(
