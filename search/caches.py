@@ -84,8 +84,9 @@ class LRU(Generic[K, V]):
             self.misses += len(keys) - hits
         return found
 
-    def put(self, key: K, value: V) -> None:
-        cost = self._cost(value)
+    def put(self, key: K, value: V, cost: int | None = None) -> None:
+        """``cost``: the value's bytes when the caller knows them cheaper than ``cost()``."""
+        cost = self._cost(value) if cost is None else cost
         if cost > self.max_bytes:
             return
         with self._lock:
@@ -154,9 +155,9 @@ class IndexCaches(Generic[K, V]):
         g, version = tag
         return self.lru.get_many([(g, version, key) for key in keys])
 
-    def put(self, tag: Tag, key: K, value: V) -> None:
+    def put(self, tag: Tag, key: K, value: V, cost: int | None = None) -> None:
         if tag == self._tag:  # an older snapshot's value would only take room
-            self.lru.put((tag[0], tag[1], key), value)
+            self.lru.put((tag[0], tag[1], key), value, cost)
 
     def clear(self) -> None:
         self.lru.clear()

@@ -19,6 +19,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -69,19 +70,28 @@ def authenticate(
     return principal_from_claims(claims)
 
 
-def authorize(
+def _authorize(
+    request: Request, session: Session, credentials: HTTPAuthorizationCredentials | None
+) -> Principal:
+    principal = authenticate(request, session, credentials)
+    route = request.scope.get("route")
+    check_operation(principal, getattr(route, "operation_id", None) or "")
+    bind_principal(session, principal)
+    return principal
+
+
+async def authorize(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """Authenticate, then refuse the request unless the policy of this operation allows the
     principal; the principal is bound to the request's session for the services and the audit
-    trail."""
-    principal = authenticate(request, session, credentials)
-    route = request.scope.get("route")
-    check_operation(principal, getattr(route, "operation_id", None) or "")
-    bind_principal(session, principal)
-    return principal
+    trail. Anonymous requests are decided on the event loop (no database, no thread hand-off);
+    a token or key is checked in the thread pool (an API key is looked up in the database)."""
+    if credentials is None:
+        return _authorize(request, session, None)
+    return await run_in_threadpool(_authorize, request, session, credentials)
 
 
 AuthorizeDep = Depends(authorize)

@@ -8,12 +8,13 @@ acknowledged after it is durable.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
@@ -94,18 +95,49 @@ def run_after_commit(state: Any, session: Session) -> None:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def _has_work(session: Session) -> bool:
+    """Did the request use the database (a transaction, or objects waiting to be flushed)?"""
+    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
+def _commit(state: Any, session: Session) -> None:
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    run_after_commit(state, session)
+
+
+def _rollback(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session; committed (or rolled back) in the thread pool, never on the
+    event loop. A request that never used the database (an anonymous search answered from
+    memory, a cached page) costs no thread hand-off at all: making a Session does no I/O."""
     engine = get_engine(request)
     if request.method in SAFE_METHODS:
         engine = read_only(engine)
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        run_after_commit(request.app.state, session)
+    session = Session(engine, expire_on_commit=False)
+    try:
+        yield session
+    except BaseException:
+        if _has_work(session):
+            await run_in_threadpool(_rollback, session)
+        else:
+            session.close()  # holds no connection: nothing to wait for
+        raise
+    if _has_work(session):
+        await run_in_threadpool(_commit, request.app.state, session)
+    else:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

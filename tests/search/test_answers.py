@@ -4,6 +4,7 @@ nothing they depend on changed."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from app.core.db import read_only
+from app.core.db import build_engine, read_only
 from app.indexing.engine import SearchEngine
 from app.indexing.reference import SearchReference, written_generation
 from app.insights.recorder import RECORDER, SearchRecorder
@@ -21,7 +22,8 @@ from app.municipalities.models import Municipality, Neighbourhood
 from app.search_api.answers import ANSWER_CACHE, AnswerCache
 from search.caches import CacheStats
 from search.embedded import EmbeddedBackend
-from tests.conftest import make_settings
+from tests.conftest import _seed as seed
+from tests.conftest import make_settings, migrated_database
 from tests.search.test_degradation import rename_service
 
 URL = "/api/v1/search"
@@ -155,6 +157,16 @@ def test_the_answer_cache_can_be_switched_off(demo_engine: Engine, demo_index: P
         assert answers(client) == AnswerCache(0).stats()
 
 
+@pytest.fixture
+def own_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """A database of this test alone: these tests commit (and the audit trail keeps all)."""
+    with migrated_database(backend, tmp_path) as url:
+        engine = build_engine(url)
+        seed(engine, demo=False)
+        yield engine
+        engine.dispose()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -164,8 +176,9 @@ class Clock:
 
 
 def test_reference_changes_of_another_process_count_after_the_max_age(
-    engine: Engine,
+    own_engine: Engine,
 ) -> None:
+    engine = own_engine
     clock = Clock()
     reference = SearchReference(
         lambda: Session(read_only(engine), expire_on_commit=False), max_age_s=60, clock=clock
@@ -185,20 +198,17 @@ def test_reference_changes_of_another_process_count_after_the_max_age(
             "VALUES ('00000000-0000-0000-0000-000000000abc', 'GM9999', 'elders', 'Elders', "
             "now(), now())"
         )
-    try:
-        assert written_generation() == generation  # invisible to this process's tracking
-        assert reference.current() is first  # trusted for max_age_s ...
-        clock.now += 61
-        assert reference.peek() is None
-        second = reference.current()  # ... then loaded again
-        assert "elders" in second.municipalities
-        assert second.serial != first.serial
-    finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM municipality WHERE slug = 'elders'")
+    assert written_generation() == generation  # invisible to this process's tracking
+    assert reference.current() is first  # trusted for max_age_s ...
+    clock.now += 61
+    assert reference.peek() is None
+    second = reference.current()  # ... then loaded again
+    assert "elders" in second.municipalities
+    assert second.serial != first.serial
 
 
-def test_writes_in_this_process_make_the_reference_load_again(engine: Engine) -> None:
+def test_writes_in_this_process_make_the_reference_load_again(own_engine: Engine) -> None:
+    engine = own_engine
     reference = SearchReference(lambda: Session(read_only(engine), expire_on_commit=False))
     first = reference.current()
     assert "proefwijk" not in first.neighbourhoods
@@ -207,23 +217,21 @@ def test_writes_in_this_process_make_the_reference_load_again(engine: Engine) ->
         wijk = Neighbourhood(municipality_id=uithoorn.id, slug="proefwijk", name="Proef")
         session.add(wijk)
         session.commit()
-        try:
-            assert reference.peek() is None
-            second = reference.current()
-            assert second.neighbourhoods["proefwijk"] == frozenset({uithoorn.id})
-            assert reference.peek() is second
-            # a write not yet committed: a load now must not be kept after the commit/rollback
-            session.add(Neighbourhood(municipality_id=uithoorn.id, slug="weg", name="Weg"))
-            session.flush()
-            assert reference.peek() is None
-            reference.current()
-            session.rollback()
-            assert reference.peek() is None
-        finally:
-            session.rollback()
-            session.delete(session.get(Neighbourhood, wijk.id))
-            session.commit()
+        assert reference.peek() is None
+        second = reference.current()
+        assert second.neighbourhoods["proefwijk"] == frozenset({uithoorn.id})
+        assert reference.peek() is second
+        # a write not yet committed: a load now must not be kept after the commit/rollback
+        session.add(Neighbourhood(municipality_id=uithoorn.id, slug="weg", name="Weg"))
+        session.flush()
+        assert reference.peek() is None
+        reference.current()
+        session.rollback()
+        assert reference.peek() is None
+        session.delete(session.get(Neighbourhood, wijk.id))
+        session.commit()
     assert "proefwijk" not in reference.current().neighbourhoods
+    assert first.serial != second.serial
 
 
 @pytest.mark.parametrize("change", ["settings", "document"])
