@@ -18,6 +18,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ NUMBER_FIELDS = tuple(sorted(NUMERIC_FIELDS))
 DOC_COLUMNS = ("id", "name_sort", "lat", "lng", "name_words", "term_count", "geo_rank")
 CHANGE_LOG_VERSIONS = 10_000  # versions of rowid changes kept for incremental refreshes
 FULL_RELOAD_SHARE = 0.2  # more changed rows than this share of the index: reload everything
+MASKS_KEPT = 32  # per array field and snapshot: a mask is one byte per document (100 kB at 100k)
 TAIL_COMPACT_SHARE = 0.25  # array-field entries appended since the last sort, before re-sorting
 
 
@@ -79,6 +81,11 @@ class _Entries:
     starts: Ids  # where each rowid's pairs start in the sorted part (rowid + 1: where they end)
     tail_docs: Ids
     tail_codes: Codes
+    # docs_with's answers for this (immutable) snapshot: filters repeat (theme tiles, a
+    # gemeente's start page), and building one walks every pair of the field
+    _masks: dict[tuple[tuple[int, ...] | None, int], Mask] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, values: _Dictionary, docs: Ids, codes: Codes) -> _Entries:
@@ -126,7 +133,19 @@ class _Entries:
         return result
 
     def docs_with(self, codes: Sequence[int] | None, size: int) -> Mask:
-        """Documents with any of these codes (``None``: with any value at all)."""
+        """Documents with any of these codes (``None``: with any value at all); read-only,
+        shared by the searches that ask the same (at most ``MASKS_KEPT`` kept)."""
+        key = (None if codes is None else tuple(sorted(codes)), size)
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = self._docs_with(codes, size)
+            mask.setflags(write=False)
+            if len(self._masks) >= MASKS_KEPT:
+                self._masks.clear()  # rare: more distinct filters than that on one snapshot
+            self._masks[key] = mask
+        return mask
+
+    def _docs_with(self, codes: Sequence[int] | None, size: int) -> Mask:
         mask = np.zeros(size, dtype=np.bool_)
         for docs, entry_codes in ((self.docs, self.codes), (self.tail_docs, self.tail_codes)):
             if codes is None:

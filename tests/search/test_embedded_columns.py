@@ -167,3 +167,46 @@ def test_broad_words_rank_name_matches_first_and_count_everything(
     page_two = backend.search(SearchQuery(text="hulp", page=2, per_page=2))
     assert len(page_two.hits) == 2
     assert not {h.id for h in page_two.hits} & {"naam-kort", "naam-lang"}
+
+
+def test_array_filter_masks_are_kept_per_snapshot_and_follow_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search.columns, "FULL_RELOAD_SHARE", 1.0)  # a tiny index: refreshes
+    writer, reader = backend_at(tmp_path / "i.db"), backend_at(tmp_path / "i.db")
+    writer.upsert(services(4))
+    geld = Eq("themes", "geld-en-schulden")
+    assert reader.search(SearchQuery(filter=geld, sort=SortOrder.name)).total == 4
+    entries = state_of(reader).columns.arrays["themes"]
+    code = entries.values.codes["geld-en-schulden"]
+    kept = entries.docs_with([code], state_of(reader).columns.size)
+    assert kept is entries.docs_with([code], state_of(reader).columns.size)  # the same mask
+    assert not kept.flags.writeable  # shared: no search may change it
+    # another process moves one service to another theme: the next snapshot has new masks
+    writer.upsert(
+        [
+            doc(
+                "s000",
+                "Dienst 000",
+                themes=["wonen"],
+                groups=["iedereen"],
+                wijken=["thamerdal"],
+                analyzer=ANALYZER,
+            )
+        ]
+    )
+    assert reader.search(SearchQuery(filter=geld, sort=SortOrder.name)).total == 3
+    assert reader.search(SearchQuery(filter=Eq("themes", "wonen"))).total == 1
+    assert state_of(reader).columns.arrays["themes"] is not entries
+
+
+def test_array_filter_masks_are_bounded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(search.columns, "MASKS_KEPT", 2)
+    backend = backend_at(tmp_path / "i.db")
+    backend.upsert(services(3))
+    backend.search(SearchQuery(text="hulp"))
+    entries = state_of(backend).columns.arrays["themes"]
+    size = state_of(backend).columns.size
+    for codes in ([1], [2], [1, 2], None):
+        entries.docs_with(codes, size)
+        assert len(entries._masks) <= 2
