@@ -322,7 +322,7 @@ def render(run: Run) -> str:
         f"| server CPU ms per request |{per_worker} client CPU ms per request "
         "| load (1 min) at the end |"
     )
-    add("|---:" * (11 if workers == 1 else 12) + "|")
+    add("|---:" * (12 if workers == 1 else 13) + "|")
     for level in run.levels:
         ms = latencies_ms(level.ok)
         done = f"{len(level.samples)}" + (f" of {level.planned} (time cap)" if level.capped else "")
@@ -562,15 +562,24 @@ def _render_memory(run: Run, add: Callable[[str], None]) -> None:
     )
 
 
+_REQUEST_PATH = (
+    "An anonymous search whose query string the worker answered before, with no write to the "
+    "index since, is sent the kept answer by a middleware (app/search_api/answers.py); any "
+    "other search runs in the sync FastAPI route in Starlette's thread pool (its session and "
+    "authorisation dependencies are async and do no I/O for an anonymous search)."
+)
+
+
 def _server_note(workers: int) -> str:
     if workers == 1:
         return (
             "**Server.** `uvicorn app.main:app --no-access-log` as a subprocess: one process, no "
             "workers, `ENVIRONMENT=development`, background drain off, the app's own access log "
-            "on (to a file), `MALLOC_ARENA_MAX=2` as in the Docker image. The search endpoint "
-            "is a sync FastAPI route: the search and its session and authorisation dependencies "
-            "run in Starlette's thread pool, and all requests share one GIL — at any concurrency "
-            "the server uses about one core for Python. Peak RSS is `VmHWM` of "
+            "on (to a file), `MALLOC_ARENA_MAX=2` as in the Docker image. "
+            + _REQUEST_PATH
+            + " All "
+            "requests share one GIL — at any concurrency the server uses about one core for "
+            "Python. Peak RSS is `VmHWM` of "
             "`/proc/<server pid>/status`, read after the last level."
         )
     return (
@@ -580,10 +589,8 @@ def _server_note(workers: int) -> str:
         "listening socket — the kernel gives each new connection to the worker that accepts it "
         "first, and a keep-alive connection stays with that worker. `ENVIRONMENT=development`, "
         "background drain off, the app's own access log on (to a file), `MALLOC_ARENA_MAX=2` "
-        "as in the Docker image. The search endpoint is a sync FastAPI route: in each worker "
-        "the search and its session and authorisation dependencies run in Starlette's thread "
-        "pool, and the requests of one worker share that worker's GIL — the server uses at "
-        "most about "
+        "as in the Docker image. " + _REQUEST_PATH + " The requests of one worker share that "
+        "worker's GIL — the server uses at most about "
         f"{workers} cores for Python, one per worker, and only as far as the connections are "
         "spread over the workers. Load starts once `/health/ready` answers 200 and the log "
         "shows every worker's startup complete (the health check reaches only one worker). "

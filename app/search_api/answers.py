@@ -17,11 +17,13 @@ for requests without ``Authorization`` (an invalid token must still get its 401)
 answer is still counted for the monitor (the tally kept with it) and passes the rate limit,
 CORS and the other middlewares outside this one.
 
-Bounded by SEARCH_ANSWER_CACHE_MB per process (LRU; 0 turns it off).
+Bounded by SEARCH_ANSWER_CACHE_MB per process (LRU; 0 turns it off); only answers of the
+current tag are kept (a new tag empties the cache), so frequent writes keep it small.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
@@ -48,6 +50,8 @@ class Answer:
 class AnswerCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
+        self._tag: Hashable = None
+        self._lock = threading.Lock()
         self._lru: LRU[tuple[Hashable, bytes], Answer] = LRU(
             max_bytes, lambda answer: len(answer.body) + _ENTRY_OVERHEAD
         )
@@ -57,10 +61,21 @@ class AnswerCache:
         return self.max_bytes > 0
 
     def get(self, tag: Hashable, query_string: bytes) -> Answer | None:
+        """The answer kept for this query string at this tag. A tag other than the current
+        one means the index or the reference tables changed: every kept answer is then
+        unusable, so they all go (instead of taking room until the LRU pushes them out)."""
+        if tag != self._tag:
+            with self._lock:
+                if tag != self._tag:
+                    self._tag = tag
+                    self._lru.clear()
         return self._lru.get((tag, query_string))
 
     def put(self, tag: Hashable, query_string: bytes, answer: Answer) -> None:
-        self._lru.put((tag, query_string), answer)
+        """Keep an answer computed under ``tag``; dropped when the tag is no longer the
+        current one (a write landed while it was computed)."""
+        if tag == self._tag:
+            self._lru.put((tag, query_string), answer)
 
     def stats(self) -> CacheStats:
         return self._lru.stats()

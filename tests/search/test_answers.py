@@ -19,7 +19,7 @@ from app.indexing.reference import SearchReference, written_generation
 from app.insights.recorder import RECORDER, SearchRecorder
 from app.main import create_app
 from app.municipalities.models import Municipality, Neighbourhood
-from app.search_api.answers import ANSWER_CACHE, AnswerCache
+from app.search_api.answers import ANSWER_CACHE, Answer, AnswerCache
 from search.caches import CacheStats
 from search.embedded import EmbeddedBackend
 from tests.conftest import _seed as seed
@@ -246,3 +246,18 @@ def test_the_index_version_changes_with_every_write(tmp_path: Path, change: str)
     else:
         backend.upsert([{"id": "a", "name": "Koffie"}])
     assert backend.version_tag() != before
+
+
+def test_only_answers_of_the_current_tag_are_kept() -> None:
+    cache = AnswerCache(1024 * 1024)
+    answer = Answer(body=b'{"total":1}', tally=None)
+    assert cache.get("v1", b"q=a") is None  # v1 is now the current tag
+    cache.put("v1", b"q=a", answer)
+    cache.put("v1", b"q=b", answer)
+    assert cache.get("v1", b"q=a") is answer
+    assert cache.get("v2", b"q=a") is None  # the index changed: everything kept goes
+    assert cache.stats().entries == 0
+    cache.put("v1", b"q=a", answer)  # computed before the change: not kept
+    assert cache.stats().entries == 0
+    cache.put("v2", b"q=a", answer)
+    assert cache.get("v2", b"q=a") is answer
