@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
 from bench.load import BenchRequest, Connection, HttpError, count_repeats, total_of
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """On a thread of its own: an earlier test in this process (the browser tests) may leave
+    an event loop running on the main thread, where ``asyncio.run`` then refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 async def serve(handler: Handler, client: Callable[[int], Awaitable[None]]) -> None:
@@ -45,7 +54,7 @@ def test_keep_alive_content_length_and_chunked() -> None:
         assert (second.status, second.body) == (422, b"hello world")
         await connection.close()
 
-    asyncio.run(serve(handler, client))
+    run(serve(handler, client))
     assert seen[0].startswith("GET /api/v1/search?q=geld HTTP/1.1\r\nHost: 127.0.0.1:")
     assert "Connection: close" not in seen[0]
     assert seen[1].startswith("GET /api/v1/search?theme=x HTTP/1.1")
@@ -66,7 +75,7 @@ def test_connection_close_and_a_body_until_the_end() -> None:
             response = await connection.get("/x")
             assert total_of(response.body) == 0
 
-    asyncio.run(serve(handler, client))
+    run(serve(handler, client))
     assert len(seen) == 2
     assert all("Connection: close\r\n" in request for request in seen)
 
@@ -85,7 +94,7 @@ def test_a_broken_answer_is_an_error(answer: bytes) -> None:
         with pytest.raises(HttpError):
             await Connection("127.0.0.1", port, keep_alive=True).get("/x")
 
-    asyncio.run(serve(handler, client))
+    run(serve(handler, client))
 
 
 def test_total_is_the_field_not_a_word_in_a_text() -> None:
